@@ -1,0 +1,164 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/heraldws/herald/internal/config"
+	"github.com/heraldws/herald/server"
+	"github.com/heraldws/herald/wamp"
+)
+
+// serveOptions are the flags of `herald serve`, named as
+// gos:websocket:server's.
+type serveOptions struct {
+	configPath string
+	host       string
+	port       int
+}
+
+func newServeCmd(stderr io.Writer) *cobra.Command {
+	var o serveOptions
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the WebSocket server",
+		Long: `Run the WebSocket server.
+
+With no configuration it listens on 127.0.0.1:8080 and every topic is an
+open broadcast topic. ORO_WEBSOCKET_SERVER_DSN (for example //0.0.0.0:8080)
+overrides the file's host and port; --host and --port override both.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("port") {
+				o.port = 0
+			}
+			return runServe(cmd.Context(), o, stderr)
+		},
+	}
+	cmd.Flags().StringVarP(&o.configPath, "config", "c", "", "configuration file (YAML)")
+	cmd.Flags().StringVarP(&o.host, "host", "a", "", "address to listen on (overrides server.host)")
+	cmd.Flags().IntVarP(&o.port, "port", "p", 0, "port to listen on (overrides server.port)")
+	return cmd
+}
+
+// loadServeConfig reads the file, then applies ORO_WEBSOCKET_SERVER_DSN,
+// then the flags, and validates the result.
+func loadServeConfig(o serveOptions) (*config.Config, error) {
+	cfg, err := config.Load(o.configPath)
+	if err != nil {
+		return nil, err
+	}
+	if dsn := os.Getenv("ORO_WEBSOCKET_SERVER_DSN"); dsn != "" {
+		if err := cfg.ApplyServerDSN(dsn); err != nil {
+			return nil, err
+		}
+	}
+	if o.host != "" {
+		cfg.Server.Host = o.host
+	}
+	if o.port != 0 {
+		cfg.Server.Port = o.port
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
+	cfg, err := loadServeConfig(o)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, stderr)
+	tlsConfig, err := cfg.TLSConfig()
+	if err != nil {
+		return err
+	}
+	prefixMode, err := wamp.ParsePrefixMode(cfg.WAMP.PrefixMode)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(server.Config{
+		OriginCheck:       cfg.Server.OriginCheck,
+		Origins:           cfg.Origins,
+		KeepalivePing:     cfg.Server.KeepalivePing,
+		KeepaliveInterval: cfg.Server.KeepaliveInterval.D(),
+		PrefixMode:        prefixMode,
+		MaxConnections:    cfg.Server.MaxConnections,
+		MaxMessageSize:    int(cfg.Server.MaxMessageSize),
+		MaxQueueSize:      int(cfg.Server.MaxQueueSize),
+		HandshakeTimeout:  cfg.Server.HandshakeTimeout.D(),
+		WriteTimeout:      cfg.Server.WriteTimeout.D(),
+		NodeID:            cfg.Server.NodeID,
+		Logger:            log,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr())
+	if err != nil {
+		srv.Shutdown(context.Background())
+		return fmt.Errorf("listening on %s: %w", cfg.Addr(), err)
+	}
+	httpSrv := srv.HTTPServer(cfg.Addr())
+	httpSrv.TLSConfig = tlsConfig
+
+	scheme := "ws"
+	if tlsConfig != nil {
+		scheme = "wss"
+	}
+	log.Info("herald listening", "addr", ln.Addr().String(), "url", scheme+"://"+ln.Addr().String()+"/", "version", server.Version)
+	log.Warn("no routing configured: every topic is an open broadcast topic, PUBLISH broadcasts to its subscribers and CALL answers CALLERROR")
+
+	served := make(chan error, 1)
+	go func() {
+		if tlsConfig != nil {
+			served <- httpSrv.ServeTLS(ln, "", "")
+		} else {
+			served <- httpSrv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-served:
+		srv.Shutdown(context.Background())
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+
+	log.Info("shutting down", "timeout", cfg.Server.ShutdownTimeout.D().String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.D())
+	defer cancel()
+	httpErr := httpSrv.Shutdown(sctx)
+	wsErr := srv.Shutdown(sctx)
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serving: %w", err)
+	}
+	if err := errors.Join(httpErr, wsErr); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// newLogger builds the process logger from the log section.
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.Level)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if strings.EqualFold(c.Format, "json") {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

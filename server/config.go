@@ -1,0 +1,101 @@
+package server
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/heraldws/herald/wamp"
+)
+
+// Defaults applied by New to zero fields of Config.
+const (
+	DefaultKeepaliveInterval = 30 * time.Second
+	DefaultMaxMessageSize    = 1 << 20
+	DefaultMaxQueueSize      = 4 << 20
+	DefaultHandshakeTimeout  = 10 * time.Second
+	DefaultWriteTimeout      = 10 * time.Second
+	DefaultCloseGrace        = 2 * time.Second
+)
+
+// Config configures a Server. The zero value is a working server: every
+// field documents what zero means.
+type Config struct {
+	// ServerIdent is the server name sent in WELCOME and in X-Powered-By.
+	// Zero means "herald/" + Version.
+	ServerIdent string
+
+	// OriginCheck rejects, with HTTP 403 before the upgrade, any request
+	// whose Origin host is not localhost, 127.0.0.1 or one of Origins
+	// (gos_web_socket's server.origin_check).
+	OriginCheck bool
+	// Origins lists the allowed origin hosts (gos_web_socket's origins).
+	// Only the host is compared; an entry may also be a bare host.
+	Origins []string
+
+	// KeepalivePing makes the server PING every connection each
+	// KeepaliveInterval and close one that did not answer the previous PING
+	// (gos_web_socket's server.keepalive_ping). Zero means off.
+	KeepalivePing bool
+	// KeepaliveInterval is the PING period. Zero means 30 s.
+	KeepaliveInterval time.Duration
+
+	// PrefixMode chooses how v1 CURIEs are expanded. Zero means Ratchet's
+	// rule, which GosWebSocketBundle servers used.
+	PrefixMode wamp.PrefixMode
+
+	// MaxConnections bounds the number of open WebSocket connections; an
+	// upgrade over the bound gets HTTP 503. Zero means no bound.
+	MaxConnections int
+	// MaxMessageSize bounds one incoming WebSocket message in bytes; a
+	// larger one closes the connection with 1009. Zero means 1 MiB.
+	MaxMessageSize int
+	// MaxQueueSize bounds the bytes queued towards one connection; a
+	// connection whose queue would grow past it is closed as a slow
+	// consumer. Zero means 4 MiB.
+	MaxQueueSize int
+	// HandshakeTimeout bounds reading the upgrade request when the Server
+	// runs its own listener (see HTTPServer). Zero means 10 s.
+	HandshakeTimeout time.Duration
+	// WriteTimeout bounds one socket write; a connection that cannot take
+	// bytes for that long is closed as a slow consumer. Zero means 10 s.
+	WriteTimeout time.Duration
+	// CloseGrace is how long a closing connection waits for the peer's
+	// CLOSE before the TCP connection is dropped. Zero means 2 s.
+	CloseGrace time.Duration
+
+	// NodeID is this node's identity: 8 lowercase hex characters that
+	// start every session id, so session ids are unique across nodes.
+	// Zero means a random one.
+	NodeID string
+
+	// Logger receives the server's logs. Zero means slog.Default().
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.ServerIdent == "" {
+		c.ServerIdent = "herald/" + Version
+	}
+	if c.KeepaliveInterval <= 0 {
+		c.KeepaliveInterval = DefaultKeepaliveInterval
+	}
+	if c.MaxMessageSize <= 0 {
+		c.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if c.MaxQueueSize <= 0 {
+		c.MaxQueueSize = DefaultMaxQueueSize
+	}
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.CloseGrace <= 0 {
+		c.CloseGrace = DefaultCloseGrace
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}

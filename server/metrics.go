@@ -1,0 +1,80 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the server's Prometheus metrics, in a registry of its own so
+// that several servers in one process (tests, embedding) never collide.
+type metrics struct {
+	registry          *prometheus.Registry
+	connections       prometheus.Gauge
+	connectionsTotal  prometheus.Counter
+	subscriptions     prometheus.Gauge
+	topics            prometheus.Gauge
+	messagesIn        prometheus.Counter
+	messagesOut       prometheus.Counter
+	bytesIn           prometheus.Counter
+	bytesOut          prometheus.Counter
+	publications      prometheus.Counter
+	slowConsumers     prometheus.Counter
+	handshakeFailures *prometheus.CounterVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		connections: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "herald_connections", Help: "Open WebSocket connections.",
+		}),
+		connectionsTotal: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_connections_total", Help: "WebSocket connections accepted since start.",
+		}),
+		subscriptions: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "herald_subscriptions", Help: "Current topic subscriptions on this node.",
+		}),
+		topics: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "herald_topics", Help: "Topics with at least one subscriber on this node.",
+		}),
+		messagesIn: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_messages_received_total", Help: "WebSocket data messages received from clients.",
+		}),
+		messagesOut: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_messages_sent_total", Help: "WebSocket frames written to clients.",
+		}),
+		bytesIn: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_received_bytes_total", Help: "Payload bytes received from clients.",
+		}),
+		bytesOut: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_sent_bytes_total", Help: "Bytes written to clients, frame headers included.",
+		}),
+		publications: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_publications_total", Help: "Publications fanned out on this node.",
+		}),
+		slowConsumers: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_slow_consumer_disconnects_total", Help: "Connections closed because their outbound queue overflowed or a write timed out.",
+		}),
+		handshakeFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_handshake_failures_total", Help: "Upgrade requests refused, by reason.",
+		}, []string{"reason"}),
+	}
+	m.registry.MustRegister(
+		m.connections, m.connectionsTotal, m.subscriptions, m.topics,
+		m.messagesIn, m.messagesOut, m.bytesIn, m.bytesOut, m.publications,
+		m.slowConsumers, m.handshakeFailures,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	for _, reason := range handshakeFailureReasons {
+		m.handshakeFailures.WithLabelValues(reason)
+	}
+	return m
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
+}

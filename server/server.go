@@ -1,0 +1,378 @@
+// Package server is herald's WebSocket pub/sub server: WAMP v1 sessions as
+// Ratchet and GosWebSocketBundle serve them, a hub that fans publications
+// out to the exact-topic subscribers, and the HTTP endpoints beside them
+// (/healthz, /metrics).
+//
+// A Server is an http.Handler. WebSocket upgrades are recognised on any
+// path; other requests go to the HTTP endpoints. Embed it in any
+// http.Server, or use HTTPServer for one with herald's timeouts, and call
+// Shutdown to close every WebSocket connection: http.Server.Shutdown does
+// not wait for hijacked connections.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/heraldws/herald/internal/ws"
+	"github.com/heraldws/herald/wamp"
+)
+
+// Version is herald's version, reported in WELCOME, X-Powered-By and
+// `herald version`. Release builds set it with -ldflags -X.
+var Version = "0.1.0-dev"
+
+// ErrServerClosed is returned by Shutdown when it was already called.
+var ErrServerClosed = errors.New("server: closed")
+
+// Server serves WAMP over WebSocket. Create it with New; it is safe for
+// concurrent use.
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	ids       *sessionIDs
+	hub       *hub
+	metrics   *metrics
+	origins   map[string]struct{}
+	poweredBy string
+	mux       *http.ServeMux
+
+	admitted atomic.Int64 // connection slots taken, handshakes included
+
+	mu           sync.Mutex // guards byID and the shutting-down transition
+	byID         map[string]*session
+	shuttingDown atomic.Bool
+	sessions     sync.WaitGroup // one per session read loop
+
+	keepaliveStop chan struct{}
+	keepaliveDone chan struct{}
+	pingPayload   atomic.Pointer[string]
+}
+
+// New returns a Server for cfg. It starts the keepalive goroutine when
+// cfg.KeepalivePing is set; Shutdown stops it.
+func New(cfg Config) (*Server, error) {
+	cfg = cfg.withDefaults()
+	ids, err := newSessionIDs(cfg.NodeID)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		ids:       ids,
+		hub:       newHub(),
+		metrics:   newMetrics(),
+		origins:   make(map[string]struct{}, len(cfg.Origins)),
+		poweredBy: sanitizeHeaderValue(cfg.ServerIdent),
+		byID:      make(map[string]*session),
+	}
+	for _, o := range cfg.Origins {
+		s.origins[strings.ToLower(strings.TrimSpace(o))] = struct{}{}
+	}
+	empty := ""
+	s.pingPayload.Store(&empty)
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	s.mux.Handle("GET /metrics", s.metrics.handler())
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("X-Powered-By", s.poweredBy)
+		http.Error(w, "This is a WebSocket (WAMP) endpoint: connect with a WebSocket client.", http.StatusUpgradeRequired)
+	})
+	if cfg.KeepalivePing {
+		s.keepaliveStop = make(chan struct{})
+		s.keepaliveDone = make(chan struct{})
+		go s.keepalive()
+	}
+	return s, nil
+}
+
+// HTTPServer returns an http.Server that serves s on addr with the
+// handshake timeout and header limit of a Ratchet server.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s,
+		ReadHeaderTimeout: s.cfg.HandshakeTimeout,
+		MaxHeaderBytes:    8 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+}
+
+// ServeHTTP upgrades WebSocket requests on any path and serves the HTTP
+// endpoints otherwise.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if isUpgrade(r) {
+		s.upgrade(w, r)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// Publication is an event for the subscribers of one exact topic.
+type Publication struct {
+	Topic string
+	// Event is the payload as raw JSON; nil means null.
+	Event json.RawMessage
+	// Exclude lists session ids that must not receive the event.
+	Exclude []string
+	// Eligible, when non-empty, lists the only session ids that may
+	// receive it. Exclusions apply first.
+	Eligible []string
+}
+
+// eligibleLookupMax is the eligible-list length up to which a publication
+// looks its recipients up by session id instead of scanning the topic.
+const eligibleLookupMax = 64
+
+// Publish delivers p to the local subscribers of p.Topic and returns how
+// many were sent the event. The event is encoded and framed once; every
+// subscriber gets the same bytes. Publish never waits for a subscriber: one
+// whose queue is full is closed as a slow consumer.
+func (s *Server) Publish(p Publication) int {
+	frame, err := encodeFrame(wamp.V1{}, &wamp.Event{Topic: p.Topic, Event: p.Event})
+	if err != nil {
+		s.log.Error("encoding event", "topic", p.Topic, "err", err)
+		return 0
+	}
+	s.metrics.publications.Inc()
+	excluded := newIDSet(p.Exclude)
+	delivered := 0
+	if n := len(p.Eligible); n > 0 && n <= eligibleLookupMax {
+		for i, id := range p.Eligible {
+			if excluded.has(id) || contains(p.Eligible[:i], id) {
+				continue
+			}
+			if sess := s.lookup(id); sess != nil && s.hub.isSubscribed(p.Topic, sess) && sess.send(frame) {
+				delivered++
+			}
+		}
+		return delivered
+	}
+	eligible := newIDSet(p.Eligible)
+	s.hub.subscribers(p.Topic, func(sess *session) {
+		if excluded.has(sess.id) || (len(p.Eligible) > 0 && !eligible.has(sess.id)) {
+			return
+		}
+		if sess.send(frame) {
+			delivered++
+		}
+	})
+	return delivered
+}
+
+// Stats is a snapshot of the server's state.
+type Stats struct {
+	Connections   int
+	Topics        int
+	Subscriptions int
+}
+
+// Stats returns the current connection, topic and subscription counts.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	conns := len(s.byID)
+	s.mu.Unlock()
+	subs := 0
+	for i := range s.hub.shards {
+		sh := &s.hub.shards[i]
+		sh.mu.RLock()
+		for _, t := range sh.topics {
+			t.mu.RLock()
+			subs += len(t.subs)
+			t.mu.RUnlock()
+		}
+		sh.mu.RUnlock()
+	}
+	return Stats{Connections: conns, Topics: s.hub.topicCount(), Subscriptions: subs}
+}
+
+// Shutdown closes every WebSocket connection with 1001 (going away), gives
+// each CloseGrace to answer, and waits for every session goroutine. New
+// upgrades are refused from the start. When ctx ends first the remaining
+// connections are dropped and ctx's error is returned. Shut the
+// http.Server down first so that no new request arrives.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.shuttingDown.Load() {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.shuttingDown.Store(true)
+	open := make([]*session, 0, len(s.byID))
+	for _, sess := range s.byID {
+		open = append(open, sess)
+	}
+	s.mu.Unlock()
+
+	if s.keepaliveStop != nil {
+		close(s.keepaliveStop)
+		<-s.keepaliveDone
+	}
+	for _, sess := range open {
+		sess.close(ws.CloseGoingAway, "server shutting down")
+	}
+	done := make(chan struct{})
+	go func() {
+		s.sessions.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		for _, sess := range open {
+			sess.conn.Close()
+		}
+		<-done
+		return ctx.Err()
+	}
+}
+
+// admit takes a connection slot, or reports that none is free.
+func (s *Server) admit() bool {
+	if s.shuttingDown.Load() {
+		return false
+	}
+	n := s.admitted.Add(1)
+	if s.cfg.MaxConnections > 0 && n > int64(s.cfg.MaxConnections) {
+		s.admitted.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (s *Server) release() { s.admitted.Add(-1) }
+
+// addSession registers a session and starts its read loop, unless the
+// server is shutting down.
+func (s *Server) addSession(sess *session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shuttingDown.Load() {
+		return false
+	}
+	s.byID[sess.id] = sess
+	s.metrics.connections.Inc()
+	s.metrics.connectionsTotal.Inc()
+	s.sessions.Go(sess.run)
+	return true
+}
+
+func (s *Server) removeSession(sess *session) {
+	s.mu.Lock()
+	delete(s.byID, sess.id)
+	s.mu.Unlock()
+	s.release()
+	s.metrics.connections.Dec()
+	sess.log.Debug("session closed", "slow_consumer", sess.slow.Load())
+}
+
+func (s *Server) lookup(id string) *session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byID[id]
+}
+
+func (s *Server) subscribe(topic string, sess *session) {
+	added, newTopic := s.hub.subscribe(topic, sess)
+	if added {
+		s.metrics.subscriptions.Inc()
+	}
+	if newTopic {
+		s.metrics.topics.Inc()
+	}
+}
+
+func (s *Server) unsubscribe(topic string, sess *session) {
+	removed, gone := s.hub.unsubscribe(topic, sess)
+	if removed {
+		s.metrics.subscriptions.Dec()
+	}
+	if gone {
+		s.metrics.topics.Dec()
+	}
+}
+
+// keepalive pings every connection each KeepaliveInterval and closes the
+// ones that did not answer the previous PING, as Ratchet's
+// WsServer::enableKeepAlive does.
+func (s *Server) keepalive() {
+	defer close(s.keepaliveDone)
+	t := time.NewTicker(s.cfg.KeepaliveInterval)
+	defer t.Stop()
+	var seq uint64
+	for {
+		select {
+		case <-s.keepaliveStop:
+			return
+		case <-t.C:
+		}
+		seq++
+		payload := strconv.FormatInt(time.Now().UnixMicro(), 16) + strconv.FormatUint(seq, 16)
+		s.pingPayload.Store(&payload)
+		frame := ws.AppendFrame(nil, ws.OpPing, []byte(payload))
+		s.mu.Lock()
+		open := make([]*session, 0, len(s.byID))
+		for _, sess := range s.byID {
+			open = append(open, sess)
+		}
+		s.mu.Unlock()
+		for _, sess := range open {
+			if sess.awaitPong.Swap(true) {
+				sess.log.Info("closing connection: no PONG since the last keepalive PING")
+				sess.close(ws.CloseNormal, "keepalive timeout")
+				continue
+			}
+			sess.send(frame)
+		}
+	}
+}
+
+func (s *Server) keepalivePayload() string { return *s.pingPayload.Load() }
+
+// idSet answers membership for a session-id list; short lists are scanned.
+type idSet struct {
+	list []string
+	m    map[string]struct{}
+}
+
+func newIDSet(ids []string) idSet {
+	if len(ids) <= 8 {
+		return idSet{list: ids}
+	}
+	m := make(map[string]struct{}, len(ids))
+	for _, id := range ids {
+		m[id] = struct{}{}
+	}
+	return idSet{m: m}
+}
+
+func (s idSet) has(id string) bool {
+	if s.m != nil {
+		_, ok := s.m[id]
+		return ok
+	}
+	return contains(s.list, id)
+}
+
+func contains(list []string, id string) bool {
+	for _, x := range list {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,334 @@
+package server
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/heraldws/herald/internal/ws"
+	"github.com/heraldws/herald/wamp"
+)
+
+// session is one WebSocket connection speaking WAMP v1.
+//
+// Its read loop (run) is the only goroutine that decodes messages and
+// changes its subscriptions; publishers on other goroutines only push
+// frames into its outbox. The Server owns the read loop; the read loop owns
+// the outbox's writer and waits for it before it ends.
+type session struct {
+	srv   *Server
+	id    string
+	conn  net.Conn
+	br    *bufio.Reader
+	rd    *ws.Reader
+	out   outbox
+	codec wamp.V1
+	log   *slog.Logger
+
+	prefixes wamp.Prefixes
+
+	mu     sync.Mutex
+	topics map[string]struct{}
+
+	closing     atomic.Bool // a CLOSE was queued or the connection dropped
+	slow        atomic.Bool // closed as a slow consumer
+	awaitPong   atomic.Bool // a keepalive PING is unanswered
+	closeSentAt atomic.Int64
+}
+
+func newSession(srv *Server, id string, conn net.Conn, br *bufio.Reader) *session {
+	s := &session{
+		srv:    srv,
+		id:     id,
+		conn:   conn,
+		br:     br,
+		rd:     ws.NewReader(br),
+		topics: make(map[string]struct{}),
+		log:    srv.log.With("session", id, "remote", conn.RemoteAddr().String()),
+	}
+	s.rd.Masked = true
+	s.rd.CheckUTF8 = true
+	s.rd.MaxMessage = srv.cfg.MaxMessageSize
+	s.prefixes.Mode = srv.cfg.PrefixMode
+	s.out = outbox{
+		conn:    conn,
+		limit:   srv.cfg.MaxQueueSize,
+		timeout: srv.cfg.WriteTimeout,
+		onWritten: func(frames, bytes int) {
+			srv.metrics.messagesOut.Add(float64(frames))
+			srv.metrics.bytesOut.Add(float64(bytes))
+		},
+		onFailed: s.writeFailed,
+		onFinal:  s.finalWritten,
+	}
+	return s
+}
+
+// send queues one frame; a full queue closes the session as a slow
+// consumer. It never blocks.
+func (s *session) send(frame []byte) bool {
+	switch err := s.out.push(frame); err {
+	case nil:
+		return true
+	case errQueueFull:
+		s.closeSlow()
+	}
+	return false
+}
+
+// closeSlow drops a connection that cannot keep up. Its socket is not
+// reading, so no CLOSE frame could get through: the TCP connection is
+// reset at once, which frees its kernel buffers and ends the read loop.
+func (s *session) closeSlow() {
+	if !s.closing.CompareAndSwap(false, true) {
+		return
+	}
+	s.slow.Store(true)
+	s.srv.metrics.slowConsumers.Inc()
+	s.log.Warn("closing slow consumer", "queue_limit", s.srv.cfg.MaxQueueSize)
+	s.out.close()
+	s.reset()
+}
+
+// reset closes the TCP connection without lingering: unsent data is
+// dropped and the peer gets a RST.
+func (s *session) reset() {
+	if tc, ok := s.conn.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+	s.conn.Close()
+}
+
+// close starts the closing handshake: queue a CLOSE frame with code and
+// reason, half-close TCP once it is written, and give the peer CloseGrace
+// to answer. Safe from any goroutine; only the first call counts.
+func (s *session) close(code uint16, reason string) {
+	if !s.closing.CompareAndSwap(false, true) {
+		return
+	}
+	s.closeSentAt.Store(time.Now().UnixNano())
+	frame := ws.AppendFrame(nil, ws.OpClose, ws.ClosePayload(code, reason))
+	s.out.pushFinal(frame)
+	s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.CloseGrace))
+}
+
+func (s *session) finalWritten() {
+	if cw, ok := s.conn.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+}
+
+func (s *session) writeFailed(err error) {
+	if s.closing.CompareAndSwap(false, true) {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			s.slow.Store(true)
+			s.srv.metrics.slowConsumers.Inc()
+			s.log.Warn("closing slow consumer: write timed out", "timeout", s.srv.cfg.WriteTimeout)
+		} else {
+			s.log.Debug("write failed", "err", err)
+		}
+	}
+	s.reset()
+}
+
+// run is the read loop. It returns when the connection is gone.
+func (s *session) run() {
+	defer s.finish()
+	for {
+		op, payload, err := s.rd.ReadMessage()
+		if err != nil {
+			var ce *ws.CloseError
+			if errors.As(err, &ce) && !s.closing.Load() {
+				s.log.Info("closing connection", "code", ce.Code, "reason", ce.Reason)
+				s.close(ce.Code, ce.Reason)
+				s.drain()
+			}
+			return
+		}
+		s.srv.metrics.bytesIn.Add(float64(len(payload)))
+		switch op {
+		case ws.OpClose:
+			if s.closing.Load() {
+				return // the answer to our CLOSE: done
+			}
+			code, _, err := ws.ParseClosePayload(payload)
+			if err != nil {
+				var ce *ws.CloseError
+				errors.As(err, &ce)
+				code = ce.Code
+			} else if code == ws.CloseNoStatus {
+				code = ws.CloseNormal
+			}
+			s.close(code, "")
+			s.drain()
+			return
+		case ws.OpPing:
+			s.send(ws.AppendFrame(nil, ws.OpPong, payload))
+		case ws.OpPong:
+			if string(payload) == s.srv.keepalivePayload() {
+				s.awaitPong.Store(false)
+			}
+		default:
+			if s.closing.Load() {
+				continue // data after our CLOSE is discarded
+			}
+			s.srv.metrics.messagesIn.Inc()
+			if err := s.handle(payload); err != nil {
+				s.log.Info("closing connection: invalid message", "err", err, "message", clip(payload))
+				s.close(ws.CloseInvalidPayload, "")
+				s.drain()
+				return
+			}
+		}
+	}
+}
+
+// drain reads and discards until the peer closes or CloseGrace passes, so
+// a client that answers our CLOSE (or sends a second one) is not reset.
+// After a framing error the stream is no longer parsable; its bytes are
+// discarded raw.
+func (s *session) drain() {
+	for {
+		op, _, err := s.rd.ReadMessage()
+		if err != nil {
+			var ce *ws.CloseError
+			if errors.As(err, &ce) {
+				io.Copy(io.Discard, s.br)
+			}
+			return
+		}
+		if op == ws.OpClose {
+			return
+		}
+	}
+}
+
+// finish releases everything the session holds. It runs on the read loop.
+// The writer is given the chance to flush what is queued (the CLOSE frame
+// above all), bounded by WriteTimeout, before the connection is closed.
+func (s *session) finish() {
+	s.closing.Store(true)
+	s.out.wait()
+	s.out.close()
+	s.conn.Close()
+	s.out.wait()
+	s.mu.Lock()
+	topics := s.topics
+	s.topics = nil
+	s.mu.Unlock()
+	for topic := range topics {
+		s.srv.unsubscribe(topic, s)
+	}
+	s.srv.removeSession(s)
+}
+
+// handle decodes and acts on one WAMP message. An error closes the
+// connection with 1007, as GosWebSocketBundle does.
+func (s *session) handle(payload []byte) error {
+	msg, err := s.codec.Decode(payload)
+	if err != nil {
+		return err
+	}
+	switch m := msg.(type) {
+	case *wamp.Prefix:
+		s.prefixes.Set(m.Prefix, m.URI)
+	case *wamp.Subscribe:
+		s.subscribe(s.prefixes.Resolve(m.Topic))
+	case *wamp.Unsubscribe:
+		s.unsubscribe(s.prefixes.Resolve(m.Topic))
+	case *wamp.Publish:
+		exclude := m.Exclude
+		if m.ExcludeMe {
+			exclude = []string{s.id}
+		}
+		s.srv.Publish(Publication{
+			Topic:    s.prefixes.Resolve(m.Topic),
+			Event:    m.Event,
+			Exclude:  exclude,
+			Eligible: m.Eligible,
+		})
+	case *wamp.Call:
+		s.call(m)
+	default:
+		return fmt.Errorf("%w: a client may not send %s", wamp.ErrInvalidMessage, msg.Kind())
+	}
+	return nil
+}
+
+func (s *session) subscribe(topic string) {
+	s.mu.Lock()
+	if _, ok := s.topics[topic]; ok || s.topics == nil {
+		s.mu.Unlock()
+		return
+	}
+	s.topics[topic] = struct{}{}
+	s.mu.Unlock()
+	s.srv.subscribe(topic, s)
+}
+
+func (s *session) unsubscribe(topic string) {
+	s.mu.Lock()
+	if _, ok := s.topics[topic]; !ok {
+		s.mu.Unlock()
+		return
+	}
+	delete(s.topics, topic)
+	s.mu.Unlock()
+	s.srv.unsubscribe(topic, s)
+}
+
+// call answers a CALL. Until topic routing exists there is no procedure to
+// run, so every call gets a CALLERROR whose URI is the resolved procedure,
+// as GosWebSocketBundle answers a call without a registered handler.
+func (s *session) call(m *wamp.Call) {
+	proc := s.prefixes.Resolve(m.Procedure)
+	s.sendMessage(&wamp.CallError{
+		CallID:      m.CallID,
+		ErrorURI:    proc,
+		Description: fmt.Sprintf("No RPC handler is registered for %q.", proc),
+		Details:     json.RawMessage(`{"code":404}`),
+	})
+}
+
+func (s *session) sendMessage(m wamp.Message) {
+	frame, err := encodeFrame(s.codec, m)
+	if err != nil {
+		s.log.Error("encoding message", "kind", m.Kind(), "err", err)
+		return
+	}
+	s.send(frame)
+}
+
+// encodeFrame encodes m with codec into one complete text frame.
+func encodeFrame(codec wamp.Codec, m wamp.Message) ([]byte, error) {
+	buf := framePool.Get().(*[]byte)
+	payload, err := codec.Append((*buf)[:0], m)
+	if err != nil {
+		framePool.Put(buf)
+		return nil, err
+	}
+	frame := ws.AppendFrame(make([]byte, 0, ws.FrameSize(len(payload))), ws.OpText, payload)
+	if cap(payload) <= 64<<10 {
+		*buf = payload
+		framePool.Put(buf)
+	}
+	return frame, nil
+}
+
+var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+func clip(b []byte) string {
+	if len(b) > 200 {
+		return strconv.Quote(string(b[:200])) + "…"
+	}
+	return strconv.Quote(string(b))
+}
