@@ -12,6 +12,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -100,13 +101,15 @@ func New(cfg Config) (*Server, error) {
 }
 
 // HTTPServer returns an http.Server that serves s on addr with the
-// handshake timeout and header limit of a Ratchet server.
+// handshake timeout and a header limit. HTTP/2 is off: WebSocket upgrades
+// need HTTP/1.1, also over TLS.
 func (s *Server) HTTPServer(addr string) *http.Server {
 	return &http.Server{
 		Addr:              addr,
 		Handler:           s,
 		ReadHeaderTimeout: s.cfg.HandshakeTimeout,
 		MaxHeaderBytes:    8 << 10,
+		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){},
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 }

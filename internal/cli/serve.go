@@ -24,6 +24,7 @@ type serveOptions struct {
 	configPath string
 	host       string
 	port       int
+	portSet    bool // --port was given, even as 0
 }
 
 func newServeCmd(stderr io.Writer) *cobra.Command {
@@ -38,9 +39,7 @@ open broadcast topic. ORO_WEBSOCKET_SERVER_DSN (for example //0.0.0.0:8080)
 overrides the file's host and port; --host and --port override both.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !cmd.Flags().Changed("port") {
-				o.port = 0
-			}
+			o.portSet = cmd.Flags().Changed("port")
 			return runServe(cmd.Context(), o, stderr)
 		},
 	}
@@ -65,7 +64,7 @@ func loadServeConfig(o serveOptions) (*config.Config, error) {
 	if o.host != "" {
 		cfg.Server.Host = o.host
 	}
-	if o.port != 0 {
+	if o.portSet {
 		cfg.Server.Port = o.port
 	}
 	if err := cfg.Validate(); err != nil {
@@ -152,11 +151,7 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 
 // newLogger builds the process logger from the log section.
 func newLogger(c config.Log, w io.Writer) *slog.Logger {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(c.Level)); err != nil {
-		level = slog.LevelInfo
-	}
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: c.SlogLevel()}
 	if strings.EqualFold(c.Format, "json") {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}

@@ -1,0 +1,694 @@
+package client
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	mathrand "math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/heraldws/herald/internal/ws"
+	"github.com/heraldws/herald/wamp"
+)
+
+// Defaults for the zero values of Options.
+const (
+	// DefaultDialTimeout bounds Dial when Options.DialTimeout is zero.
+	DefaultDialTimeout = 10 * time.Second
+	// DefaultMaxMessageSize bounds incoming messages when
+	// Options.MaxMessageSize is zero.
+	DefaultMaxMessageSize = 16 << 20
+)
+
+// closeTimeout bounds the closing handshake: how long Close waits for the
+// server's CLOSE, and how long the Client waits for the server to drop TCP
+// after the CLOSE frames have been exchanged.
+const closeTimeout = 2 * time.Second
+
+// ErrClosed is returned by the methods of a Client whose connection has
+// gone, and wrapped by the error of a Call that was pending when it went.
+var ErrClosed = errors.New("client: connection closed")
+
+// Options configures Dial. The zero value is ready to use.
+type Options struct {
+	// Header holds extra handshake request headers, such as Origin or
+	// Cookie.
+	Header http.Header
+	// Protocols lists the WebSocket subprotocols to offer. Nil means
+	// ["wamp"]; an empty non-nil slice offers none.
+	Protocols []string
+	// OnEvent is called with the topic and the raw JSON payload of every
+	// EVENT. Calls come one at a time from the Client's reader goroutine,
+	// which waits for them: OnEvent must not block for long, and must not
+	// call Close or Call (start a goroutine for those). The event may be
+	// retained. Nil drops events.
+	OnEvent func(topic string, event json.RawMessage)
+	// OnText is called, like OnEvent, with every text message that is not
+	// an EVENT, CALLRESULT or CALLERROR: frames that are not WAMP at all
+	// (such as the raw text OroSyncBundle sends when it refuses a
+	// subscription or a ticket) and WAMP messages a server should not send
+	// a client. data may be retained. Nil drops them.
+	OnText func(data []byte)
+	// TLSConfig configures wss:// connections. Nil means the default
+	// configuration. When its ServerName is empty, the URL's host is used.
+	TLSConfig *tls.Config
+	// DialTimeout bounds Dial as a whole: the TCP connection, the TLS and
+	// WebSocket handshakes and the wait for WELCOME. Zero means
+	// DefaultDialTimeout; a negative value leaves only Dial's context.
+	DialTimeout time.Duration
+	// MaxMessageSize bounds a message from the server, in bytes; a larger
+	// one makes the Client close the connection with 1009. Zero means
+	// DefaultMaxMessageSize; a negative value means no bound.
+	MaxMessageSize int
+}
+
+// CallError is the error of a Call the server answered with CALLERROR.
+type CallError struct {
+	// URI is the error URI. Ratchet-based servers send the procedure URI.
+	URI string
+	// Description is the human-readable error text.
+	Description string
+	// Details is the optional fifth element of the CALLERROR as raw JSON;
+	// nil when the server sent none.
+	Details json.RawMessage
+}
+
+// Error implements error.
+func (e *CallError) Error() string {
+	if len(e.Details) == 0 {
+		return fmt.Sprintf("client: call error %s: %s", e.URI, e.Description)
+	}
+	return fmt.Sprintf("client: call error %s: %s %s", e.URI, e.Description, e.Details)
+}
+
+// PublishOption modifies a PUBLISH.
+type PublishOption func(*publishOptions)
+
+type publishOptions struct {
+	excludeMe bool
+	exclude   []string
+	eligible  []string
+}
+
+// ExcludeMe asks the server not to send the event back to this session.
+func ExcludeMe() PublishOption {
+	return func(o *publishOptions) { o.excludeMe = true }
+}
+
+// Exclude lists session ids that must not receive the event.
+func Exclude(ids ...string) PublishOption {
+	return func(o *publishOptions) { o.exclude = append(o.exclude, ids...) }
+}
+
+// Eligible lists the only session ids that may receive the event.
+func Eligible(ids ...string) PublishOption {
+	return func(o *publishOptions) { o.eligible = append(o.eligible, ids...) }
+}
+
+// Client is one WAMP v1 session. Its methods are safe for concurrent use.
+// A Client owns one reader goroutine, which ends when the connection does;
+// Close waits for it.
+type Client struct {
+	conn       net.Conn
+	br         *bufio.Reader
+	r          *ws.Reader // used by Dial, then only by the reader goroutine
+	opts       Options
+	sessionID  string
+	ident      string
+	protocol   string
+	callPrefix string
+	nextCall   atomic.Uint64
+
+	wmu       sync.Mutex // serializes writes; guards the fields below
+	rng       *mathrand.ChaCha8
+	wbuf      []byte
+	closeSent bool
+	werr      error // a failed write leaves the stream unusable
+
+	mu          sync.Mutex // guards the fields below
+	calls       map[string]chan callReply
+	ended       bool
+	endErr      error
+	closeCode   uint16
+	closeReason string
+
+	gotClose  chan struct{} // closed by the reader when the server's CLOSE arrives
+	done      chan struct{} // closed by the reader when it has exited
+	closeOnce sync.Once
+	closeErr  error
+}
+
+type callReply struct {
+	result json.RawMessage
+	err    error
+}
+
+// Dial connects to a WAMP v1 server at rawURL (ws:// or wss://), performs
+// the WebSocket handshake and waits for the server's WELCOME, which must be
+// the first message. ctx bounds the whole of Dial, as does
+// Options.DialTimeout; it does not affect the Client afterwards.
+//
+// A server that refuses the handshake with an HTTP status yields a
+// *HandshakeError.
+func Dial(ctx context.Context, rawURL string, opts Options) (*Client, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	var defaultPort string
+	switch u.Scheme {
+	case "ws":
+		defaultPort = "80"
+	case "wss":
+		defaultPort = "443"
+	default:
+		return nil, fmt.Errorf("client: URL scheme %q is not ws or wss", u.Scheme)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("client: URL %q has no host", rawURL)
+	}
+	timeout := opts.DialTimeout
+	if timeout == 0 {
+		timeout = DefaultDialTimeout
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	port := u.Port()
+	if port == "" {
+		port = defaultPort
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	c, err := handshake(ctx, conn, u, opts)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	go c.readLoop()
+	return c, nil
+}
+
+func handshake(ctx context.Context, conn net.Conn, u *url.URL, opts Options) (*Client, error) {
+	if u.Scheme == "wss" {
+		cfg := opts.TLSConfig.Clone()
+		if cfg == nil {
+			cfg = &tls.Config{}
+		}
+		if cfg.ServerName == "" {
+			cfg.ServerName = u.Hostname()
+		}
+		tc := tls.Client(conn, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return nil, fmt.Errorf("client: TLS handshake: %w", err)
+		}
+		conn = tc
+	}
+	protocols := opts.Protocols
+	if protocols == nil {
+		protocols = []string{wamp.V1Subprotocol}
+	}
+	res, err := ws.Handshake(ctx, conn, u, ws.HandshakeOptions{Header: opts.Header, Protocols: protocols})
+	if err != nil {
+		var he *ws.HandshakeError
+		if errors.As(err, &he) {
+			return nil, &HandshakeError{StatusCode: he.StatusCode, Status: he.Status, Body: he.Body}
+		}
+		return nil, fmt.Errorf("client: %w", err)
+	}
+
+	var seed [32]byte
+	if _, err := rand.Read(seed[:]); err != nil {
+		return nil, err
+	}
+	c := &Client{
+		conn:       conn,
+		br:         res.Reader,
+		opts:       opts,
+		protocol:   res.Protocol,
+		callPrefix: hex.EncodeToString(seed[:4]) + ".",
+		rng:        mathrand.NewChaCha8(seed),
+		calls:      make(map[string]chan callReply),
+		gotClose:   make(chan struct{}),
+		done:       make(chan struct{}),
+	}
+	c.r = ws.NewReader(res.Reader)
+	c.r.CheckUTF8 = true
+	switch {
+	case opts.MaxMessageSize == 0:
+		c.r.MaxMessage = DefaultMaxMessageSize
+	case opts.MaxMessageSize > 0:
+		c.r.MaxMessage = opts.MaxMessageSize
+	}
+	if err := c.readWelcome(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// readWelcome reads the first message, which must be a WELCOME.
+func (c *Client) readWelcome(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() { _ = c.conn.SetReadDeadline(time.Unix(1, 0)) })
+	err := c.readWelcomeMessage()
+	if !stop() {
+		return fmt.Errorf("client: waiting for WELCOME: %w", ctx.Err())
+	}
+	if err != nil {
+		return err
+	}
+	return c.conn.SetReadDeadline(time.Time{})
+}
+
+func (c *Client) readWelcomeMessage() error {
+	for {
+		op, p, err := c.r.ReadMessage()
+		if err != nil {
+			return fmt.Errorf("client: waiting for WELCOME: %w", err)
+		}
+		switch op {
+		case ws.OpPing:
+			if err := c.write(ws.OpPong, p, false); err != nil {
+				return err
+			}
+		case ws.OpPong:
+		case ws.OpClose:
+			code, reason, _ := ws.ParseClosePayload(p)
+			return fmt.Errorf("client: server closed the connection before WELCOME: %w", &ws.CloseError{Code: code, Reason: reason})
+		case ws.OpText:
+			m, err := wamp.V1{}.Decode(p)
+			if err != nil {
+				return fmt.Errorf("client: first message is not WELCOME: %q", truncate(p))
+			}
+			w, ok := m.(*wamp.Welcome)
+			if !ok {
+				return fmt.Errorf("client: first message is %s, not WELCOME", m.Kind())
+			}
+			c.sessionID, c.ident = w.SessionID, w.ServerIdent
+			return nil
+		default:
+			return errors.New("client: first message is binary, not WELCOME")
+		}
+	}
+}
+
+// HandshakeError is returned by Dial when the server answers the WebSocket
+// handshake with an HTTP status other than 101.
+type HandshakeError struct {
+	StatusCode int
+	// Status is the status line's text, such as "403 Forbidden".
+	Status string
+	// Body holds the first 512 bytes of the response body.
+	Body string
+}
+
+// Error implements error.
+func (e *HandshakeError) Error() string {
+	if e.Body == "" {
+		return "client: handshake refused: " + e.Status
+	}
+	return fmt.Sprintf("client: handshake refused: %s: %q", e.Status, truncate([]byte(e.Body)))
+}
+
+// SessionID returns the session id from the server's WELCOME.
+func (c *Client) SessionID() string { return c.sessionID }
+
+// ServerIdent returns the server software named in the WELCOME, such as
+// "Ratchet/0.4.4".
+func (c *Client) ServerIdent() string { return c.ident }
+
+// Protocol returns the WebSocket subprotocol the server chose ("wamp"), or
+// "" if it chose none.
+func (c *Client) Protocol() string { return c.protocol }
+
+// Done returns a channel that is closed when the connection is gone and
+// the reader goroutine has exited.
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+// CloseStatus returns the status code and reason of the CLOSE frame the
+// server sent: 0 and "" if it sent none (yet), 1005 (ws.CloseNoStatus) for
+// a CLOSE without a status. After Done is closed it no longer changes.
+func (c *Client) CloseStatus() (code uint16, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closeCode, c.closeReason
+}
+
+// Prefix sends a PREFIX, declaring prefix as a CURIE prefix for uri.
+func (c *Client) Prefix(prefix, uri string) error {
+	return c.send(&wamp.Prefix{Prefix: prefix, URI: uri})
+}
+
+// Subscribe sends a SUBSCRIBE. WAMP v1 has no acknowledgement: the server
+// may refuse silently, or with a text frame (see Options.OnText).
+func (c *Client) Subscribe(topic string) error {
+	return c.send(&wamp.Subscribe{Topic: topic})
+}
+
+// Unsubscribe sends an UNSUBSCRIBE.
+func (c *Client) Unsubscribe(topic string) error {
+	return c.send(&wamp.Unsubscribe{Topic: topic})
+}
+
+// Publish sends a PUBLISH of event to topic. event is encoded with
+// encoding/json, except a json.RawMessage, which is sent as is and must be
+// valid JSON. With ExcludeMe and an Exclude or Eligible list, the
+// session's own id is added to the exclusions.
+func (c *Client) Publish(topic string, event any, opts ...PublishOption) error {
+	payload, err := marshal(event)
+	if err != nil {
+		return err
+	}
+	var o publishOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	m := &wamp.Publish{Topic: topic, Event: payload, Exclude: o.exclude, Eligible: o.eligible}
+	if o.excludeMe {
+		if len(o.exclude) > 0 || len(o.eligible) > 0 {
+			m.Exclude = append(m.Exclude, c.sessionID)
+		} else {
+			m.ExcludeMe = true
+		}
+	}
+	return c.send(m)
+}
+
+// Call calls procedure with args, each encoded like Publish's event, and
+// waits for the answer. It returns the CALLRESULT's result as raw JSON, a
+// *CallError for a CALLERROR, ctx.Err() when ctx ends first, or an error
+// wrapping ErrClosed when the connection goes first. Ratchet-based servers
+// pass a single list or object argument to the procedure as is, and any
+// other arguments as a list.
+func (c *Client) Call(ctx context.Context, procedure string, args ...any) (json.RawMessage, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	raws := make([]json.RawMessage, len(args))
+	for i, a := range args {
+		var err error
+		if raws[i], err = marshal(a); err != nil {
+			return nil, err
+		}
+	}
+	id := c.callPrefix + strconv.FormatUint(c.nextCall.Add(1), 10)
+	ch := make(chan callReply, 1)
+	c.mu.Lock()
+	if c.ended {
+		err := c.endErr
+		c.mu.Unlock()
+		return nil, err
+	}
+	c.calls[id] = ch
+	c.mu.Unlock()
+
+	if err := c.send(&wamp.Call{CallID: wamp.AppendString(nil, id), Procedure: procedure, Args: raws}); err != nil {
+		c.forget(id)
+		return nil, err
+	}
+	select {
+	case r := <-ch:
+		return r.result, r.err
+	case <-ctx.Done():
+		c.forget(id)
+		return nil, ctx.Err()
+	}
+}
+
+func (c *Client) forget(id string) {
+	c.mu.Lock()
+	delete(c.calls, id)
+	c.mu.Unlock()
+}
+
+// WriteRaw sends one masked, final frame with any opcode and payload, for
+// tests that feed a server malformed input. It may be used after Close has
+// begun. Payload is not modified.
+func (c *Client) WriteRaw(op byte, payload []byte) error {
+	return c.write(op, payload, true)
+}
+
+// WriteRawBytes writes b to the connection as is, with no framing.
+func (c *Client) WriteRawBytes(b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.writable(true); err != nil {
+		return err
+	}
+	return c.writeLocked(b)
+}
+
+// Close performs the closing handshake: it sends CLOSE 1000, waits up to
+// two seconds for the server's CLOSE, closes the TCP connection and waits
+// for the reader goroutine. Pending calls fail. Close is idempotent; it
+// returns nil when the connection was already gone. It must not be called
+// from OnEvent or OnText.
+func (c *Client) Close() error {
+	c.closeOnce.Do(func() { c.closeErr = c.close() })
+	return c.closeErr
+}
+
+func (c *Client) close() error {
+	select {
+	case <-c.done:
+		return nil
+	default:
+	}
+	// Unblock a writer stuck on a peer that does not read, so that the
+	// CLOSE can go out (or fail) in bounded time.
+	_ = c.conn.SetWriteDeadline(time.Now().Add(closeTimeout))
+	err := c.writeClose(ws.CloseNormal, "")
+	if err == nil {
+		timer := time.NewTimer(closeTimeout)
+		select {
+		case <-c.gotClose:
+		case <-c.done:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+	c.conn.Close()
+	<-c.done
+	if err != nil && !errors.Is(err, ErrClosed) {
+		return err
+	}
+	return nil
+}
+
+// readLoop is the reader goroutine.
+func (c *Client) readLoop() {
+	var endErr error
+	defer func() { c.finish(endErr) }()
+	for {
+		op, p, err := c.r.ReadMessage()
+		if err != nil {
+			endErr = err
+			var ce *ws.CloseError
+			if errors.As(err, &ce) {
+				// The server broke the protocol or sent too much: say so.
+				_ = c.writeClose(ce.Code, ce.Reason)
+				c.drain()
+			}
+			return
+		}
+		switch op {
+		case ws.OpText:
+			c.handleText(bytes.Clone(p))
+		case ws.OpPing:
+			_ = c.write(ws.OpPong, p, false)
+		case ws.OpClose:
+			code, reason, perr := ws.ParseClosePayload(p)
+			c.mu.Lock()
+			if perr != nil && len(p) >= 2 {
+				c.closeCode, c.closeReason = binary.BigEndian.Uint16(p), string(p[2:])
+			} else {
+				c.closeCode, c.closeReason = code, reason
+			}
+			c.mu.Unlock()
+			close(c.gotClose)
+			var ce *ws.CloseError
+			switch {
+			case errors.As(perr, &ce):
+				_ = c.writeClose(ce.Code, ce.Reason)
+			case code == ws.CloseNoStatus:
+				_ = c.writeClose(0, "")
+			default:
+				_ = c.writeClose(code, "") // echo the code, as RFC 6455 suggests
+			}
+			endErr = &ws.CloseError{Code: c.closeCode, Reason: c.closeReason}
+			c.drain()
+			return
+		}
+	}
+}
+
+// drain discards what the server still sends until it drops the
+// connection, for at most closeTimeout.
+func (c *Client) drain() {
+	_ = c.conn.SetReadDeadline(time.Now().Add(closeTimeout))
+	_, _ = io.Copy(io.Discard, c.br)
+}
+
+// finish runs when the reader goroutine exits.
+func (c *Client) finish(endErr error) {
+	c.conn.Close()
+	err := ErrClosed
+	if endErr != nil && !errors.Is(endErr, io.EOF) {
+		err = fmt.Errorf("%w: %w", ErrClosed, endErr)
+	}
+	c.mu.Lock()
+	c.ended = true
+	c.endErr = err
+	calls := c.calls
+	c.calls = nil
+	c.mu.Unlock()
+	for _, ch := range calls {
+		ch <- callReply{err: err}
+	}
+	close(c.done)
+}
+
+func (c *Client) handleText(p []byte) {
+	m, err := wamp.V1{}.Decode(p)
+	if err != nil {
+		if c.opts.OnText != nil {
+			c.opts.OnText(p)
+		}
+		return
+	}
+	switch m := m.(type) {
+	case *wamp.Event:
+		if c.opts.OnEvent != nil {
+			c.opts.OnEvent(m.Topic, m.Event)
+		}
+	case *wamp.CallResult:
+		c.reply(m.CallID, callReply{result: m.Result})
+	case *wamp.CallError:
+		c.reply(m.CallID, callReply{err: &CallError{URI: m.ErrorURI, Description: m.Description, Details: m.Details}})
+	default:
+		if c.opts.OnText != nil {
+			c.opts.OnText(p)
+		}
+	}
+}
+
+// reply hands an answer to the pending Call with callID, if any.
+func (c *Client) reply(callID json.RawMessage, r callReply) {
+	var id string
+	if err := json.Unmarshal(callID, &id); err != nil {
+		id = string(callID)
+	}
+	c.mu.Lock()
+	ch, ok := c.calls[id]
+	delete(c.calls, id)
+	c.mu.Unlock()
+	if ok {
+		ch <- r
+	}
+}
+
+func (c *Client) send(m wamp.Message) error {
+	b, err := wamp.V1{}.Append(nil, m)
+	if err != nil {
+		return err
+	}
+	return c.write(ws.OpText, b, false)
+}
+
+// writable reports why nothing can be written, if anything. c.wmu is held.
+func (c *Client) writable(afterClose bool) error {
+	select {
+	case <-c.done:
+		return ErrClosed
+	default:
+	}
+	if c.werr != nil {
+		return c.werr
+	}
+	if c.closeSent && !afterClose {
+		return ErrClosed
+	}
+	return nil
+}
+
+// write sends one masked, final frame. Unless afterClose is set, it
+// refuses once a CLOSE has been sent.
+func (c *Client) write(op byte, payload []byte, afterClose bool) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.writable(afterClose); err != nil {
+		return err
+	}
+	return c.writeFrameLocked(op, payload)
+}
+
+// writeClose sends a CLOSE with code (none when 0) unless one was sent.
+func (c *Client) writeClose(code uint16, reason string) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.writable(false); err != nil {
+		return err
+	}
+	c.closeSent = true
+	return c.writeFrameLocked(ws.OpClose, ws.ClosePayload(code, reason))
+}
+
+func (c *Client) writeFrameLocked(op byte, payload []byte) error {
+	var key [4]byte
+	binary.LittleEndian.PutUint32(key[:], uint32(c.rng.Uint64()))
+	c.wbuf = ws.AppendMaskedFrame(c.wbuf[:0], op, payload, key)
+	err := c.writeLocked(c.wbuf)
+	if cap(c.wbuf) > 64<<10 {
+		c.wbuf = nil
+	}
+	return err
+}
+
+func (c *Client) writeLocked(b []byte) error {
+	if _, err := c.conn.Write(b); err != nil {
+		// Part of a frame may have gone out: nothing can follow it.
+		c.werr = fmt.Errorf("client: write: %w", err)
+		return c.werr
+	}
+	return nil
+}
+
+// marshal encodes v as JSON; a json.RawMessage is checked, not re-encoded.
+func marshal(v any) (json.RawMessage, error) {
+	if r, ok := v.(json.RawMessage); ok {
+		if !json.Valid(r) {
+			return nil, errors.New("client: json.RawMessage is not valid JSON")
+		}
+		return r, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	return b, nil
+}
+
+func truncate(b []byte) string {
+	if len(b) > 200 {
+		return string(b[:200]) + "…"
+	}
+	return string(b)
+}
