@@ -43,8 +43,8 @@ func BenchmarkPublish(b *testing.B) {
 			sessions := make([]*session, n)
 			for i := range n {
 				conns[i] = &discardConn{}
-				sessions[i] = newSession(srv, srv.ids.next(), conns[i], nil)
-				srv.subscribe("bench/topic", sessions[i])
+				sessions[i] = newSession(srv, srv.ids.next(), Identity{Anonymous: true}, conns[i], nil)
+				srv.subscribe(subscription{topic: &Topic{srv: srv, Name: "bench/topic"}, binding: openBinding}, sessions[i])
 			}
 			event := json.RawMessage(`{"seq":123456,"ts":1732600000000000}`)
 			b.ReportAllocs()

@@ -1,9 +1,11 @@
 package server
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/heraldws/herald/topic"
 	"github.com/heraldws/herald/wamp"
 )
 
@@ -68,8 +70,63 @@ type Config struct {
 	// Zero means a random one.
 	NodeID string
 
+	// Router matches topics (and CALL procedures) to routes, whose
+	// callbacks name handlers. Nil means no routing: every topic is an
+	// open broadcast topic and every CALL gets a CALLERROR.
+	Router *topic.Router
+	// Handlers binds route callbacks to handlers and access policies.
+	// OroPlatform's callbacks (see OroHandlers) are bound by default; an
+	// entry here replaces the default. New fails when a route's callback
+	// has no binding.
+	Handlers map[string]Binding
+	// UnknownTopic decides what happens to a topic or procedure that
+	// matches no route. Zero means UnknownClose, as GosWebSocketBundle.
+	UnknownTopic UnknownTopicPolicy
+	// Authenticator decides who each connection is. Nil means everyone is
+	// anonymous.
+	Authenticator Authenticator
+
 	// Logger receives the server's logs. Zero means slog.Default().
 	Logger *slog.Logger
+}
+
+// UnknownTopicPolicy is what the server does with a topic or a CALL
+// procedure that matches no route.
+type UnknownTopicPolicy int
+
+const (
+	// UnknownClose closes the connection with 1007, as GosWebSocketBundle
+	// does (its router throws and the server closes).
+	UnknownClose UnknownTopicPolicy = iota
+	// UnknownError answers a CALLERROR naming the topic and keeps the
+	// connection; the subscription or publication does not happen.
+	UnknownError
+	// UnknownAllow treats the topic as an open broadcast topic.
+	UnknownAllow
+)
+
+// ParseUnknownTopicPolicy reads close, error or allow.
+func ParseUnknownTopicPolicy(s string) (UnknownTopicPolicy, error) {
+	switch s {
+	case "", "close":
+		return UnknownClose, nil
+	case "error":
+		return UnknownError, nil
+	case "allow":
+		return UnknownAllow, nil
+	}
+	return 0, fmt.Errorf("server: unknown unknown_topic policy %q (want close, error or allow)", s)
+}
+
+// String returns the configuration name of p.
+func (p UnknownTopicPolicy) String() string {
+	switch p {
+	case UnknownError:
+		return "error"
+	case UnknownAllow:
+		return "allow"
+	}
+	return "close"
 }
 
 func (c Config) withDefaults() Config {

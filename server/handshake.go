@@ -25,10 +25,11 @@ const (
 	failMaxConnections = "max_connections"
 	failShuttingDown   = "shutting_down"
 	failHijack         = "hijack"
+	failAuth           = "auth"
 )
 
 var handshakeFailureReasons = []string{
-	failMethod, failBadRequest, failVersion, failOrigin, failMaxConnections, failShuttingDown, failHijack,
+	failMethod, failBadRequest, failVersion, failOrigin, failMaxConnections, failShuttingDown, failHijack, failAuth,
 }
 
 // isUpgrade reports whether r asks for a WebSocket. Header values are
@@ -80,6 +81,15 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, http.StatusForbidden, failOrigin, "origin not allowed")
 		return
 	}
+	identity := Identity{Anonymous: true}
+	id := s.ids.next()
+	if s.cfg.Authenticator != nil {
+		var err error
+		if identity, err = s.cfg.Authenticator.Authenticate(r, id); err != nil {
+			s.refuse(w, r, http.StatusForbidden, failAuth, err.Error())
+			return
+		}
+	}
 	if !s.admit() {
 		if s.shuttingDown.Load() {
 			s.refuse(w, r, http.StatusServiceUnavailable, failShuttingDown, "server is shutting down")
@@ -108,7 +118,6 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetDeadline(time.Time{}) // undo the http.Server's deadlines
 
-	id := s.ids.next()
 	buf := make([]byte, 0, 512)
 	buf = append(buf, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
 	buf = append(buf, ws.AcceptKey(key)...)
@@ -135,7 +144,7 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	conn.SetWriteDeadline(time.Time{})
-	sess := newSession(s, id, conn, connReader(conn, brw.Reader))
+	sess := newSession(s, id, identity, conn, connReader(conn, brw.Reader))
 	if !s.addSession(sess) {
 		conn.Write(ws.AppendFrame(nil, ws.OpClose, ws.ClosePayload(ws.CloseGoingAway, "server shutting down")))
 		conn.Close()

@@ -23,6 +23,7 @@ type metrics struct {
 	publications      prometheus.Counter
 	slowConsumers     prometheus.Counter
 	handshakeFailures *prometheus.CounterVec
+	webhookFailures   *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -61,11 +62,14 @@ func newMetrics() *metrics {
 		handshakeFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "herald_handshake_failures_total", Help: "Upgrade requests refused, by reason.",
 		}, []string{"reason"}),
+		webhookFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_webhook_failures_total", Help: "Webhook requests that failed, by event and reason (timeout, status, request, response).",
+		}, []string{"event", "reason"}),
 	}
 	m.registry.MustRegister(
 		m.connections, m.connectionsTotal, m.subscriptions, m.topics,
 		m.messagesIn, m.messagesOut, m.bytesIn, m.bytesOut, m.publications,
-		m.slowConsumers, m.handshakeFailures,
+		m.slowConsumers, m.handshakeFailures, m.webhookFailures,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

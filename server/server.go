@@ -46,6 +46,8 @@ type Server struct {
 	origins   map[string]struct{}
 	poweredBy string
 	mux       *http.ServeMux
+	bindings  map[string]Binding
+	timers    topicTimers
 
 	admitted atomic.Int64 // connection slots taken, handshakes included
 
@@ -67,6 +69,10 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	binds, err := bindings(cfg)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg:       cfg,
 		log:       cfg.Logger,
@@ -76,6 +82,7 @@ func New(cfg Config) (*Server, error) {
 		origins:   make(map[string]struct{}, len(cfg.Origins)),
 		poweredBy: sanitizeHeaderValue(cfg.ServerIdent),
 		byID:      make(map[string]*session),
+		bindings:  binds,
 	}
 	for _, o := range cfg.Origins {
 		s.origins[strings.ToLower(strings.TrimSpace(o))] = struct{}{}
@@ -224,6 +231,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		close(s.keepaliveStop)
 		<-s.keepaliveDone
 	}
+	s.timers.close()
 	for _, sess := range open {
 		sess.close(ws.CloseGoingAway, "server shutting down")
 	}
@@ -289,23 +297,29 @@ func (s *Server) lookup(id string) *session {
 	return s.byID[id]
 }
 
-func (s *Server) subscribe(topic string, sess *session) {
-	added, newTopic := s.hub.subscribe(topic, sess)
+func (s *Server) subscribe(sub subscription, sess *session) {
+	added, newTopic := s.hub.subscribe(sub.topic.Name, sess)
 	if added {
 		s.metrics.subscriptions.Inc()
 	}
 	if newTopic {
 		s.metrics.topics.Inc()
+		if h, ok := sub.binding.Handler.(TimerHandler); ok {
+			s.timers.sync(sub.topic, h)
+		}
 	}
 }
 
-func (s *Server) unsubscribe(topic string, sess *session) {
-	removed, gone := s.hub.unsubscribe(topic, sess)
+func (s *Server) unsubscribe(sub subscription, sess *session) {
+	removed, gone := s.hub.unsubscribe(sub.topic.Name, sess)
 	if removed {
 		s.metrics.subscriptions.Dec()
 	}
 	if gone {
 		s.metrics.topics.Dec()
+		if h, ok := sub.binding.Handler.(TimerHandler); ok {
+			s.timers.sync(sub.topic, h)
+		}
 	}
 }
 

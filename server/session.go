@@ -2,6 +2,8 @@ package server
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,9 +36,12 @@ type session struct {
 	log   *slog.Logger
 
 	prefixes wamp.Prefixes
+	identity Identity
+	ctx      context.Context // ends when the session does
+	cancel   context.CancelFunc
 
 	mu     sync.Mutex
-	topics map[string]struct{}
+	topics map[string]subscription
 
 	closing     atomic.Bool // a CLOSE was queued or the connection dropped
 	slow        atomic.Bool // closed as a slow consumer
@@ -44,16 +49,25 @@ type session struct {
 	closeSentAt atomic.Int64
 }
 
-func newSession(srv *Server, id string, conn net.Conn, br *bufio.Reader) *session {
+// subscription is one topic a session subscribes to, with the route and
+// handler resolved when it subscribed.
+type subscription struct {
+	topic   *Topic
+	binding Binding
+}
+
+func newSession(srv *Server, id string, identity Identity, conn net.Conn, br *bufio.Reader) *session {
 	s := &session{
-		srv:    srv,
-		id:     id,
-		conn:   conn,
-		br:     br,
-		rd:     ws.NewReader(br),
-		topics: make(map[string]struct{}),
-		log:    srv.log.With("session", id, "remote", conn.RemoteAddr().String()),
+		srv:      srv,
+		id:       id,
+		identity: identity,
+		conn:     conn,
+		br:       br,
+		rd:       ws.NewReader(br),
+		topics:   make(map[string]subscription),
+		log:      srv.log.With("session", id, "remote", conn.RemoteAddr().String()),
 	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.rd.Masked = true
 	s.rd.CheckUTF8 = true
 	s.rd.MaxMessage = srv.cfg.MaxMessageSize
@@ -225,14 +239,22 @@ func (s *session) finish() {
 	topics := s.topics
 	s.topics = nil
 	s.mu.Unlock()
-	for topic := range topics {
-		s.srv.unsubscribe(topic, s)
+	for _, sub := range topics {
+		s.srv.unsubscribe(sub, s)
+		if h, ok := sub.binding.Handler.(UnsubscribeHandler); ok {
+			h.OnUnsubscribe(s.ctx, s, sub.topic)
+		}
 	}
+	s.cancel()
 	s.srv.removeSession(s)
 }
 
+// errUnknownTopic closes the connection when a topic matches no route and
+// the policy is close.
+var errUnknownTopic = errors.New("server: no route matches the topic")
+
 // handle decodes and acts on one WAMP message. An error closes the
-// connection with 1007, as GosWebSocketBundle does.
+// connection with 1007, as GosWebSocketBundle does for any exception.
 func (s *session) handle(payload []byte) error {
 	msg, err := s.codec.Decode(payload)
 	if err != nil {
@@ -242,7 +264,7 @@ func (s *session) handle(payload []byte) error {
 	case *wamp.Prefix:
 		s.prefixes.Set(m.Prefix, m.URI)
 	case *wamp.Subscribe:
-		s.subscribe(s.prefixes.Resolve(m.Topic))
+		return s.subscribe(s.prefixes.Resolve(m.Topic))
 	case *wamp.Unsubscribe:
 		s.unsubscribe(s.prefixes.Resolve(m.Topic))
 	case *wamp.Publish:
@@ -250,54 +272,175 @@ func (s *session) handle(payload []byte) error {
 		if m.ExcludeMe {
 			exclude = []string{s.id}
 		}
-		s.srv.Publish(Publication{
-			Topic:    s.prefixes.Resolve(m.Topic),
-			Event:    m.Event,
-			Exclude:  exclude,
-			Eligible: m.Eligible,
-		})
+		return s.publish(s.prefixes.Resolve(m.Topic), &PublishEvent{Event: m.Event, Exclude: exclude, Eligible: m.Eligible})
 	case *wamp.Call:
-		s.call(m)
+		return s.call(m)
 	default:
 		return fmt.Errorf("%w: a client may not send %s", wamp.ErrInvalidMessage, msg.Kind())
 	}
 	return nil
 }
 
-func (s *session) subscribe(topic string) {
-	s.mu.Lock()
-	if _, ok := s.topics[topic]; ok || s.topics == nil {
-		s.mu.Unlock()
-		return
+// unknown applies the unknown-topic policy to a name that matched no
+// route: an error to close the connection, or a CALLERROR.
+func (s *session) unknown(name, what string, callID json.RawMessage) error {
+	s.srv.logUnknown(s.log, name, what)
+	if s.srv.cfg.UnknownTopic == UnknownClose {
+		return fmt.Errorf("%w: %q", errUnknownTopic, name)
 	}
-	s.topics[topic] = struct{}{}
-	s.mu.Unlock()
-	s.srv.subscribe(topic, s)
-}
-
-func (s *session) unsubscribe(topic string) {
-	s.mu.Lock()
-	if _, ok := s.topics[topic]; !ok {
-		s.mu.Unlock()
-		return
+	if callID == nil {
+		callID = jsonString(name)
 	}
-	delete(s.topics, topic)
-	s.mu.Unlock()
-	s.srv.unsubscribe(topic, s)
-}
-
-// call answers a CALL. Until topic routing exists there is no procedure to
-// run, so every call gets a CALLERROR whose URI is the resolved procedure,
-// as GosWebSocketBundle answers a call without a registered handler.
-func (s *session) call(m *wamp.Call) {
-	proc := s.prefixes.Resolve(m.Procedure)
 	s.sendMessage(&wamp.CallError{
-		CallID:      m.CallID,
-		ErrorURI:    proc,
-		Description: fmt.Sprintf("No RPC handler is registered for %q.", proc),
+		CallID:      callID,
+		ErrorURI:    name,
+		Description: fmt.Sprintf("No route matches %q.", name),
 		Details:     json.RawMessage(`{"code":404}`),
 	})
+	return nil
 }
+
+// deny reports a refused topic event to the client: a raw text frame when
+// the denial carries one (Oro), otherwise a CALLERROR whose call id and
+// error URI are the topic, as Gos's TopicDispatcher sends.
+func (s *session) deny(t *Topic, what string, err error) {
+	d := denialOf(err)
+	s.log.Info("refused", "message", what, "topic", t.Name, "route", t.RouteName(), "code", d.code(), "reason", d.Error())
+	if d.Text != "" {
+		s.SendText(d.Text)
+		return
+	}
+	s.sendMessage(&wamp.CallError{
+		CallID:      jsonString(t.Name),
+		ErrorURI:    t.Name,
+		Description: d.Error(),
+		Details:     d.details(),
+	})
+}
+
+func (s *session) subscribe(name string) error {
+	s.mu.Lock()
+	_, already := s.topics[name]
+	s.mu.Unlock()
+	if already {
+		return nil
+	}
+	t, b, ok := s.srv.resolve(name)
+	if !ok {
+		return s.unknown(name, "SUBSCRIBE", nil)
+	}
+	if !b.Policy.Subscribe.allows(s.identity) {
+		s.deny(t, "SUBSCRIBE", &Denial{Code: 401, Reason: fmt.Sprintf("You are not authorized to subscribe to %q: %s only.", name, b.Policy.Subscribe)})
+		return nil
+	}
+	sub := subscription{topic: t, binding: b}
+	s.mu.Lock()
+	s.topics[name] = sub
+	s.mu.Unlock()
+	s.srv.subscribe(sub, s)
+	if h, ok := b.Handler.(SubscribeHandler); ok {
+		if err := h.OnSubscribe(s.ctx, s, t); err != nil {
+			s.leave(name)
+			s.deny(t, "SUBSCRIBE", err)
+		}
+	}
+	return nil
+}
+
+// leave removes a subscription without telling its handler.
+func (s *session) leave(name string) (subscription, bool) {
+	s.mu.Lock()
+	sub, ok := s.topics[name]
+	if ok {
+		delete(s.topics, name)
+	}
+	s.mu.Unlock()
+	if ok {
+		s.srv.unsubscribe(sub, s)
+	}
+	return sub, ok
+}
+
+func (s *session) unsubscribe(name string) {
+	sub, ok := s.leave(name)
+	if !ok {
+		return
+	}
+	if h, ok := sub.binding.Handler.(UnsubscribeHandler); ok {
+		h.OnUnsubscribe(s.ctx, s, sub.topic)
+	}
+}
+
+func (s *session) publish(name string, ev *PublishEvent) error {
+	t, b, ok := s.srv.resolve(name)
+	if !ok {
+		return s.unknown(name, "PUBLISH", nil)
+	}
+	if !b.Policy.Publish.allows(s.identity) {
+		s.deny(t, "PUBLISH", &Denial{Code: 401, Reason: fmt.Sprintf("You are not authorized to publish to %q: %s only.", name, b.Policy.Publish)})
+		return nil
+	}
+	if h, ok := b.Handler.(PublishHandler); ok {
+		if err := h.OnPublish(s.ctx, s, t, ev); err != nil {
+			s.deny(t, "PUBLISH", err)
+		}
+	}
+	return nil
+}
+
+// call answers a CALL through the route of its procedure URI, with Gos's
+// shapes: CALLRESULT [3, id, result] where a result that is not a JSON
+// array or object is wrapped in a list, and CALLERROR [4, id, procURI,
+// description, {"code": …}].
+func (s *session) call(m *wamp.Call) error {
+	proc := s.prefixes.Resolve(m.Procedure)
+	t, b, ok := s.srv.resolve(proc)
+	if !ok {
+		return s.unknown(proc, "CALL", m.CallID)
+	}
+	callErr := func(desc string, details json.RawMessage) {
+		s.sendMessage(&wamp.CallError{CallID: m.CallID, ErrorURI: proc, Description: desc, Details: details})
+	}
+	h, ok := b.Handler.(CallHandler)
+	if !ok {
+		if t.Route == nil {
+			callErr(fmt.Sprintf("No RPC handler is registered for %q.", proc), json.RawMessage(`{"code":404}`))
+		} else {
+			callErr(fmt.Sprintf("A RPC handler for the %q route has not been registered.", t.Route.Name), json.RawMessage(`{"code":404}`))
+		}
+		return nil
+	}
+	result, err := h.OnCall(s.ctx, s, t, m.Params())
+	if err != nil {
+		d := denialOf(err)
+		s.log.Info("call failed", "procedure", proc, "route", t.RouteName(), "code", d.code(), "reason", d.Error())
+		callErr(d.Error(), d.details())
+		return nil
+	}
+	switch r := bytes.TrimSpace(result); {
+	case len(r) == 0 || string(r) == "null" || string(r) == "false":
+		callErr("RPC Error", json.RawMessage(`{"code":500}`))
+		return nil
+	case r[0] != '[' && r[0] != '{':
+		result = append(append([]byte{'['}, r...), ']')
+	}
+	s.sendMessage(&wamp.CallResult{CallID: m.CallID, Result: result})
+	return nil
+}
+
+// ID implements Session.
+func (s *session) ID() string { return s.id }
+
+// Identity implements Session.
+func (s *session) Identity() Identity { return s.identity }
+
+// SendText implements Session.
+func (s *session) SendText(text string) { s.send(ws.AppendFrame(nil, ws.OpText, []byte(text))) }
+
+// Close implements Session.
+func (s *session) Close(code uint16, reason string) { s.close(code, reason) }
+
+func jsonString(s string) json.RawMessage { return wamp.AppendString(nil, s) }
 
 func (s *session) sendMessage(m wamp.Message) {
 	frame, err := encodeFrame(s.codec, m)

@@ -87,6 +87,10 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	rt, err := loadRouting(cfg)
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Config{
 		OriginCheck:       cfg.Server.OriginCheck,
 		Origins:           cfg.Origins,
@@ -99,6 +103,9 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		HandshakeTimeout:  cfg.Server.HandshakeTimeout.D(),
 		WriteTimeout:      cfg.Server.WriteTimeout.D(),
 		NodeID:            cfg.Server.NodeID,
+		Router:            rt.router,
+		Handlers:          rt.handlers,
+		UnknownTopic:      rt.unknown,
 		Logger:            log,
 	})
 	if err != nil {
@@ -117,7 +124,11 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		scheme = "wss"
 	}
 	log.Info("herald listening", "addr", ln.Addr().String(), "url", scheme+"://"+ln.Addr().String()+"/", "version", server.Version)
-	log.Warn("no routing configured: every topic is an open broadcast topic, PUBLISH broadcasts to its subscribers and CALL answers CALLERROR")
+	if rt.router == nil {
+		log.Warn("no routing configured (server.router.resources): every topic is an open broadcast topic, PUBLISH broadcasts to its subscribers and CALL answers CALLERROR")
+	} else {
+		log.Info("routes loaded", "routes", len(rt.router.Routes()), "unknown_topic", rt.unknown.String())
+	}
 
 	served := make(chan error, 1)
 	go func() {

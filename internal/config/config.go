@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -54,6 +55,13 @@ type Config struct {
 	WAMP WAMP `yaml:"wamp"`
 	// Log holds logging settings.
 	Log Log `yaml:"log"`
+	// Handlers maps route callback names to built-in handlers. Oro's
+	// callbacks are mapped by default; an entry here replaces the default.
+	Handlers map[string]Handler `yaml:"handlers,omitempty"`
+
+	// Dir is the directory of the configuration file (the working
+	// directory for Default); relative router resources resolve from it.
+	Dir string `yaml:"-"`
 }
 
 // Server is the server section.
@@ -76,6 +84,9 @@ type Server struct {
 	KeepaliveInterval Duration `yaml:"keepalive_interval"`
 	// TLS configures native TLS. Default disabled.
 	TLS TLS `yaml:"tls"`
+	// Router holds the routing files and how unmatched topics are treated
+	// (gos_web_socket's server.router plus herald's settings).
+	Router Router `yaml:"router"`
 	// MaxConnections limits simultaneous connections. Default 0, unlimited.
 	MaxConnections int `yaml:"max_connections"`
 	// MaxMessageSize limits one incoming WebSocket message. Default 1MiB
@@ -207,7 +218,14 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return Parse(data, path)
+	c, err := Parse(data, path)
+	if err != nil {
+		return nil, err
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		c.Dir = filepath.Dir(abs)
+	}
+	return c, nil
 }
 
 // Parse decodes data strictly on top of Default, expanding %env(NAME)%

@@ -135,6 +135,10 @@ func (d *decoder) want(n *yaml.Node, path, what string) {
 
 var unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
 
+// shorthand is implemented by structs that may also be written as one
+// scalar (a handler's type, a router resource's path).
+type shorthand interface{ setShorthand(string) }
+
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	for n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
@@ -146,6 +150,10 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		if n.ShortTag() == "!!null" {
 			return // null keeps the default
 		}
+	}
+	if sh, ok := v.Addr().Interface().(shorthand); ok && n.Kind == yaml.ScalarNode {
+		sh.setShorthand(n.Value)
+		return
 	}
 	if v.Addr().Type().Implements(unmarshalerType) {
 		if err := v.Addr().Interface().(yaml.Unmarshaler).UnmarshalYAML(n); err != nil {
@@ -170,6 +178,35 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			d.decode(e, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
 		}
 		v.Set(s)
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			d.want(n, path, "a mapping")
+			return
+		}
+		if v.IsNil() {
+			v.Set(reflect.MakeMap(v.Type()))
+		}
+		seen := map[string]int{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			if k.Kind != yaml.ScalarNode {
+				d.fail(k, path, "keys must be strings, got "+describe(k))
+				continue
+			}
+			full := joinPath(path, k.Value)
+			if line, dup := seen[k.Value]; dup {
+				d.errs = append(d.errs, &Error{Source: d.source, Line: k.Line, Path: full,
+					Msg: fmt.Sprintf("duplicate key %q (first at line %d)", full, line)})
+				continue
+			}
+			seen[k.Value] = k.Line
+			elem := reflect.New(v.Type().Elem()).Elem()
+			if lined, ok := elem.Addr().Interface().(interface{ setLine(int) }); ok {
+				lined.setLine(k.Line)
+			}
+			d.decode(val, elem, full)
+			v.SetMapIndex(reflect.ValueOf(k.Value), elem)
+		}
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode {
 			d.want(n, path, "a string")

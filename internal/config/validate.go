@@ -78,6 +78,7 @@ func (c *Config) Validate() error {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		bad("log.format", "%q is not one of text, json", c.Log.Format)
 	}
+	errs = append(errs, c.validateRouting()...)
 	return errors.Join(errs...)
 }
 

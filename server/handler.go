@@ -1,0 +1,242 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/heraldws/herald/topic"
+)
+
+// A Handler gives topics their behaviour, as a PHP topic class did in
+// GosWebSocketBundle. Routes name handlers by their callback; a handler
+// implements any of SubscribeHandler, UnsubscribeHandler, PublishHandler,
+// PushHandler, CallHandler and TimerHandler, and the events it does not
+// implement are ignored (a PUBLISH to a handler without OnPublish reaches
+// nobody, as with Gos's AbstractTopic).
+//
+// Handler methods run on the goroutine of the session that sent the event
+// (for pushes, of the push consumer): a slow handler delays that session
+// only. ctx ends when the session does.
+type Handler any
+
+// SubscribeHandler is told about each new subscription. The session is
+// already subscribed when it runs (Ratchet's order); an error removes the
+// subscription again and is reported to the client (see Denial).
+type SubscribeHandler interface {
+	OnSubscribe(ctx context.Context, s Session, t *Topic) error
+}
+
+// UnsubscribeHandler is told when a session leaves a topic, by UNSUBSCRIBE
+// or by disconnecting. The session is no longer counted in t.
+type UnsubscribeHandler interface {
+	OnUnsubscribe(ctx context.Context, s Session, t *Topic)
+}
+
+// PublishHandler receives a client's PUBLISH and decides what reaches the
+// subscribers: Broadcast relays it, as Oro's BroadcastTopic does. An error
+// is reported to the client (see Denial).
+type PublishHandler interface {
+	OnPublish(ctx context.Context, s Session, t *Topic, p *PublishEvent) error
+}
+
+// PushHandler receives a message pushed by the application's backend (AMQP,
+// ZMQ, the HTTP API). An error rejects the push.
+type PushHandler interface {
+	OnPush(ctx context.Context, t *Topic, p *PushEvent) error
+}
+
+// CallHandler answers a CALL whose procedure URI matched its route. The
+// result must be JSON; a result that is not a JSON array or object is sent
+// wrapped in a list, and null or false is an "RPC Error", as Gos does. An
+// error becomes a CALLERROR (see Denial for its code).
+type CallHandler interface {
+	OnCall(ctx context.Context, s Session, t *Topic, params json.RawMessage) (json.RawMessage, error)
+}
+
+// TimerHandler declares periodic callbacks that run while a topic has at
+// least one subscriber on this node: they start with the first
+// subscription and stop when the last subscriber leaves.
+type TimerHandler interface {
+	Timers(t *Topic) []Timer
+}
+
+// Timer is one periodic callback of a topic.
+type Timer struct {
+	Name  string
+	Every time.Duration
+	Func  func(t *Topic)
+}
+
+// PublishEvent is a client's PUBLISH.
+type PublishEvent struct {
+	Event    json.RawMessage
+	Exclude  []string
+	Eligible []string
+}
+
+// PushEvent is a backend's push.
+type PushEvent struct {
+	Data json.RawMessage
+	// Provider names the push handler it came through ("amqp", "zmq",
+	// "http"), as Gos's onPush $provider.
+	Provider string
+}
+
+// Session is the connection an event comes from, as handlers see it.
+type Session interface {
+	// ID is the WAMP session id.
+	ID() string
+	// Identity is who the connection authenticated as.
+	Identity() Identity
+	// SendText sends a raw text frame that is not a WAMP message (Oro does
+	// this when it refuses a subscription).
+	SendText(text string)
+	// Close closes the connection with a WebSocket close code.
+	Close(code uint16, reason string)
+}
+
+// Topic is the topic (or, for a CALL, the procedure) an event is for, with
+// the route that matched it. Route is nil for a topic allowed without one.
+type Topic struct {
+	srv    *Server
+	Name   string
+	Route  *topic.Route
+	Params map[string]string
+}
+
+// Broadcast sends event to the topic's subscribers, skipping the session
+// ids in exclude and, when eligible is not empty, everyone not in it. It
+// returns the number of subscribers sent the event.
+func (t *Topic) Broadcast(event json.RawMessage, exclude, eligible []string) int {
+	return t.srv.Publish(Publication{Topic: t.Name, Event: event, Exclude: exclude, Eligible: eligible})
+}
+
+// Subscribers returns the number of subscribers of the topic on this node.
+func (t *Topic) Subscribers() int { return t.srv.hub.count(t.Name) }
+
+// RouteName returns the route's name, or "" when there is none.
+func (t *Topic) RouteName() string {
+	if t.Route == nil {
+		return ""
+	}
+	return t.Route.Name
+}
+
+// Denial is the error a handler returns to refuse an event with a given
+// answer to the client. Any other error is reported as a CALLERROR with
+// code 500.
+type Denial struct {
+	// Code goes into the CALLERROR details ({"code": Code}): 401, 403, 404,
+	// 500 as Gos uses them. Zero means 403.
+	Code int
+	// Reason is the CALLERROR description and the log message.
+	Reason string
+	// Text, when set, is sent as a raw text frame instead of a CALLERROR,
+	// as Oro's UserAwareTopicTrait::disallowSubscribe does.
+	Text string
+	// Details, when set, replaces the CALLERROR details entirely.
+	Details json.RawMessage
+}
+
+func (d *Denial) Error() string {
+	if d.Reason != "" {
+		return d.Reason
+	}
+	if d.Text != "" {
+		return d.Text
+	}
+	return fmt.Sprintf("denied (%d)", d.code())
+}
+
+func (d *Denial) code() int {
+	if d.Code == 0 {
+		return 403
+	}
+	return d.Code
+}
+
+func (d *Denial) details() json.RawMessage {
+	if d.Details != nil {
+		return d.Details
+	}
+	return json.RawMessage(fmt.Sprintf(`{"code":%d}`, d.code()))
+}
+
+// denialOf returns err as a Denial: itself, or a code-500 one.
+func denialOf(err error) *Denial {
+	var d *Denial
+	if errors.As(err, &d) {
+		return d
+	}
+	return &Denial{Code: 500, Reason: err.Error()}
+}
+
+// Access says who may subscribe to or publish on a route's topics.
+type Access int
+
+const (
+	// Anyone may (the default, as in Gos and Oro).
+	Anyone Access = iota
+	// Authenticated users only (not anonymous connections).
+	Authenticated
+	// Backend connections only: the application's own publishers.
+	Backend
+	// Nobody may.
+	Nobody
+)
+
+// ParseAccess reads anyone, authenticated, backend or nobody.
+func ParseAccess(s string) (Access, error) {
+	switch s {
+	case "", "anyone":
+		return Anyone, nil
+	case "authenticated":
+		return Authenticated, nil
+	case "backend":
+		return Backend, nil
+	case "nobody":
+		return Nobody, nil
+	}
+	return 0, fmt.Errorf("server: unknown access %q (want anyone, authenticated, backend or nobody)", s)
+}
+
+// String returns the configuration name of a.
+func (a Access) String() string {
+	switch a {
+	case Authenticated:
+		return "authenticated"
+	case Backend:
+		return "backend"
+	case Nobody:
+		return "nobody"
+	}
+	return "anyone"
+}
+
+// allows reports whether id may act under a.
+func (a Access) allows(id Identity) bool {
+	switch a {
+	case Anyone:
+		return true
+	case Authenticated:
+		return id.Authenticated() || id.Backend
+	case Backend:
+		return id.Backend
+	}
+	return false
+}
+
+// Policy is the access policy of the routes bound to one callback.
+type Policy struct {
+	Subscribe Access
+	Publish   Access
+}
+
+// Binding attaches a handler and a policy to a route callback name.
+type Binding struct {
+	Handler Handler
+	Policy  Policy
+}
