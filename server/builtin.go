@@ -27,7 +27,7 @@ func (Broadcast) OnPublish(_ context.Context, _ Session, t *Topic, p *PublishEve
 
 // OnPush implements PushHandler.
 func (Broadcast) OnPush(_ context.Context, t *Topic, p *PushEvent) error {
-	t.Broadcast(p.Data, nil, nil)
+	t.Broadcast(p.Data, p.Exclude, p.Eligible)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/heraldws/herald/topic"
@@ -85,6 +86,17 @@ type Config struct {
 	// Authenticator decides who each connection is. Nil means everyone is
 	// anonymous.
 	Authenticator Authenticator
+	// AuthFailure is how a refused authentication is answered. Zero means
+	// AuthFailureOro.
+	AuthFailure AuthFailureMode
+	// APIKey turns the HTTP API (/api/publish, /api/batch, /api/info) on:
+	// requests must carry it. Empty means the API is off.
+	APIKey string
+	// APIMaxBody bounds an API request body. Zero means 1 MiB.
+	APIMaxBody int64
+	// BlockedIPs lists the addresses whose connections Listener drops
+	// before any HTTP response.
+	BlockedIPs []netip.Prefix
 
 	// Logger receives the server's logs. Zero means slog.Default().
 	Logger *slog.Logger

@@ -83,6 +83,10 @@ type PushEvent struct {
 	// Provider names the push handler it came through ("amqp", "zmq",
 	// "http"), as Gos's onPush $provider.
 	Provider string
+	// Exclude and Eligible restrict the recipients as a PUBLISH's lists
+	// do (the HTTP API takes them; queues do not).
+	Exclude  []string
+	Eligible []string
 }
 
 // Session is the connection an event comes from, as handlers see it.

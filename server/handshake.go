@@ -26,10 +26,11 @@ const (
 	failShuttingDown   = "shutting_down"
 	failHijack         = "hijack"
 	failAuth           = "auth"
+	failBlockedIP      = "blocked_ip"
 )
 
 var handshakeFailureReasons = []string{
-	failMethod, failBadRequest, failVersion, failOrigin, failMaxConnections, failShuttingDown, failHijack, failAuth,
+	failMethod, failBadRequest, failVersion, failOrigin, failMaxConnections, failShuttingDown, failHijack, failAuth, failBlockedIP,
 }
 
 // isUpgrade reports whether r asks for a WebSocket. Header values are
@@ -83,10 +84,11 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
 	}
 	identity := Identity{Anonymous: true}
 	id := s.ids.next()
+	var authErr error
 	if s.cfg.Authenticator != nil {
-		var err error
-		if identity, err = s.cfg.Authenticator.Authenticate(r, id); err != nil {
-			s.refuse(w, r, http.StatusForbidden, failAuth, err.Error())
+		identity, authErr = s.cfg.Authenticator.Authenticate(r, id)
+		if authErr != nil && s.cfg.AuthFailure == AuthFailureHTTP {
+			s.refuse(w, r, http.StatusForbidden, failAuth, authErr.Error())
 			return
 		}
 	}
@@ -151,6 +153,14 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	admitted = false // the session now holds the slot
+	if authErr != nil {
+		// Oro's way: the client is welcomed, then told and dropped.
+		s.metrics.handshakeFailures.WithLabelValues(failAuth).Inc()
+		sess.log.Info("authentication refused", "reason", authErr.Error())
+		sess.SendText(oroForbiddenFrame(time.Now()))
+		sess.close(ws.CloseNormal, "")
+		return
+	}
 	sess.log.Debug("session opened", "path", r.URL.Path, "origin", r.Header.Get("Origin"))
 }
 

@@ -21,6 +21,10 @@ type Identity struct {
 	// Backend marks the application's own backend connections (pushers,
 	// `herald publish`), which backend-only policies admit.
 	Backend bool
+	// Channels, when not nil, lists the only topics the connection may
+	// subscribe to (a JWT's channels claim): exact topics, or prefixes
+	// ending in "*".
+	Channels []string
 }
 
 // Authenticated reports whether the identity is a known user.
@@ -31,7 +35,7 @@ func (id Identity) HasRole(role string) bool { return slices.Contains(id.Roles, 
 
 // Authenticator decides who an upgrade request is. sessionID is the WAMP
 // session id the connection will get (Oro names anonymous users after it).
-// An error refuses the connection with HTTP 403 before the upgrade.
+// An error refuses the connection as Config.AuthFailure says.
 type Authenticator interface {
 	Authenticate(r *http.Request, sessionID string) (Identity, error)
 }

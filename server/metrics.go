@@ -24,6 +24,7 @@ type metrics struct {
 	slowConsumers     prometheus.Counter
 	handshakeFailures *prometheus.CounterVec
 	webhookFailures   *prometheus.CounterVec
+	apiRequests       *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -65,11 +66,14 @@ func newMetrics() *metrics {
 		webhookFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "herald_webhook_failures_total", Help: "Webhook requests that failed, by event and reason (timeout, status, request, response).",
 		}, []string{"event", "reason"}),
+		apiRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_api_requests_total", Help: "HTTP API requests, by result (ok or the error code).",
+		}, []string{"result"}),
 	}
 	m.registry.MustRegister(
 		m.connections, m.connectionsTotal, m.subscriptions, m.topics,
 		m.messagesIn, m.messagesOut, m.bytesIn, m.bytesOut, m.publications,
-		m.slowConsumers, m.handshakeFailures, m.webhookFailures,
+		m.slowConsumers, m.handshakeFailures, m.webhookFailures, m.apiRequests,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

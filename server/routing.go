@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -102,7 +101,7 @@ type logger interface {
 // through its route's handler, as Gos's push handlers call onPush. It
 // returns ErrNoRoute when no route matches (and the unknown-topic policy
 // is not allow), and the handler's error when it rejects the push.
-func (s *Server) Push(ctx context.Context, topicName string, data json.RawMessage, provider string) error {
+func (s *Server) Push(ctx context.Context, topicName string, p *PushEvent) error {
 	t, b, ok := s.resolve(topicName)
 	if !ok {
 		s.logUnknown(s.log, topicName, "push")
@@ -112,7 +111,7 @@ func (s *Server) Push(ctx context.Context, topicName string, data json.RawMessag
 	if !ok {
 		return fmt.Errorf("server: the handler of route %q does not accept pushes", t.RouteName())
 	}
-	return h.OnPush(ctx, t, &PushEvent{Data: data, Provider: provider})
+	return h.OnPush(ctx, t, p)
 }
 
 // topicTimers runs the periodic callbacks of topics whose handler is a

@@ -235,8 +235,16 @@ func TestAccessPolicies(t *testing.T) {
 			t.Fatalf("got %q, want a refusal", got)
 		}
 	}
-	if p := connectRaw(t, ts.addr, strings.Replace(gosRequest(ts.addr, "wamp"), "\r\n\r\n", "\r\nX-Test-Refuse: 1\r\n\r\n", 1)); p.resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("refused authentication got %d, want 403", p.resp.StatusCode)
+	// A refused authentication, Oro's way (the default): WELCOME, the
+	// Symfony response dump holding 403, then CLOSE.
+	p := dialAs(t, ts.addr, "X-Test-Refuse: 1")
+	op, frame := p.next()
+	if op != ws.OpText || !strings.HasPrefix(string(frame), "HTTP/1.0 200 OK\r\nCache-Control: no-cache, private\r\nDate:          ") || !strings.HasSuffix(string(frame), "GMT\r\n\r\n403") {
+		t.Fatalf("refusal frame %q", frame)
+	}
+	p.expectClose(ws.CloseNormal)
+	if got := metricValue(t, ts, `herald_handshake_failures_total{reason="auth"}`); got != "1" {
+		t.Fatalf("auth failures metric %q, want 1", got)
 	}
 }
 
@@ -336,18 +344,18 @@ func TestPush(t *testing.T) {
 	p.subscribe("acme/news")
 	p.sync()
 	ctx := context.Background()
-	if err := ts.Push(ctx, "acme/news", json.RawMessage(`{"pushed":1}`), "amqp"); err != nil {
+	if err := ts.Push(ctx, "acme/news", &PushEvent{Data: json.RawMessage(`{"pushed":1}`), Provider: "amqp"}); err != nil {
 		t.Fatalf("Push: %v", err)
 	}
 	p.expectText(eventFrame("acme/news", `{"pushed":1}`))
-	if err := ts.Push(ctx, "acme/nope", json.RawMessage(`1`), "amqp"); !errors.Is(err, ErrNoRoute) {
+	if err := ts.Push(ctx, "acme/nope", &PushEvent{Data: json.RawMessage(`1`), Provider: "amqp"}); !errors.Is(err, ErrNoRoute) {
 		t.Fatalf("Push to an unknown topic: %v, want ErrNoRoute", err)
 	}
-	if err := ts.Push(ctx, "oro/ping", json.RawMessage(`1`), "amqp"); err == nil || !strings.Contains(err.Error(), "does not accept pushes") {
+	if err := ts.Push(ctx, "oro/ping", &PushEvent{Data: json.RawMessage(`1`), Provider: "amqp"}); err == nil || !strings.Contains(err.Error(), "does not accept pushes") {
 		t.Fatalf("Push to ping: %v", err)
 	}
 	var d *Denial
-	if err := ts.Push(ctx, "acme/closed", json.RawMessage(`1`), "amqp"); !errors.As(err, &d) {
+	if err := ts.Push(ctx, "acme/closed", &PushEvent{Data: json.RawMessage(`1`), Provider: "amqp"}); !errors.As(err, &d) {
 		t.Fatalf("Push to a deny route: %v, want a Denial", err)
 	}
 }

@@ -95,6 +95,7 @@ func New(cfg Config) (*Server, error) {
 		fmt.Fprintln(w, "ok")
 	})
 	s.mux.Handle("GET /metrics", s.metrics.handler())
+	s.registerAPI()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("X-Powered-By", s.poweredBy)
 		http.Error(w, "This is a WebSocket (WAMP) endpoint: connect with a WebSocket client.", http.StatusUpgradeRequired)

@@ -329,6 +329,10 @@ func (s *session) subscribe(name string) error {
 	if !ok {
 		return s.unknown(name, "SUBSCRIBE", nil)
 	}
+	if s.identity.Channels != nil && !channelAllowed(s.identity.Channels, name) {
+		s.deny(t, "SUBSCRIBE", &Denial{Code: 403, Reason: fmt.Sprintf("Your token does not allow %q.", name)})
+		return nil
+	}
 	if !b.Policy.Subscribe.allows(s.identity) {
 		s.deny(t, "SUBSCRIBE", &Denial{Code: 401, Reason: fmt.Sprintf("You are not authorized to subscribe to %q: %s only.", name, b.Policy.Subscribe)})
 		return nil

@@ -29,6 +29,9 @@ func newSessionIDs(nodeID string) (*sessionIDs, error) {
 	return g, nil
 }
 
+// nodeID returns the node id the session ids start with.
+func (g *sessionIDs) nodeID() string { return string(g.node[:]) }
+
 func (g *sessionIDs) next() string {
 	var b [24]byte
 	copy(b[:8], g.node[:])

@@ -195,7 +195,7 @@ func (w *Webhook) OnPublish(ctx context.Context, s Session, t *Topic, p *Publish
 func (w *Webhook) OnPush(ctx context.Context, t *Topic, p *PushEvent) error {
 	data := p.Data
 	if w.sends(WebhookPush) {
-		resp, err := w.post(ctx, t, nil, &WebhookRequest{Event: WebhookPush, Payload: p.Data, Provider: p.Provider})
+		resp, err := w.post(ctx, t, nil, &WebhookRequest{Event: WebhookPush, Payload: p.Data, Provider: p.Provider, Exclude: p.Exclude, Eligible: p.Eligible})
 		if err != nil {
 			return err
 		}
@@ -206,7 +206,7 @@ func (w *Webhook) OnPush(ctx context.Context, t *Topic, p *PushEvent) error {
 			data = resp.Payload
 		}
 	}
-	t.Broadcast(data, nil, nil)
+	t.Broadcast(data, p.Exclude, p.Eligible)
 	return nil
 }
 

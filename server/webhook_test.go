@@ -130,7 +130,7 @@ func TestWebhookHandler(t *testing.T) {
 	p.subscribe("acme/room/loud")
 	p.send(`[7,"acme/room/loud","original"]`)
 	p.expectText(eventFrame("acme/room/loud", `{"rewritten":true}`))
-	if err := ts.Push(context.Background(), "acme/room/loud", json.RawMessage(`"pushed"`), "amqp"); err != nil {
+	if err := ts.Push(context.Background(), "acme/room/loud", &PushEvent{Data: json.RawMessage(`"pushed"`), Provider: "amqp"}); err != nil {
 		t.Fatal(err)
 	}
 	p.expectText(eventFrame("acme/room/loud", `{"rewritten":true}`))

@@ -55,6 +55,15 @@ type Config struct {
 	WAMP WAMP `yaml:"wamp"`
 	// Log holds logging settings.
 	Log Log `yaml:"log"`
+	// Auth decides who may connect and as whom.
+	Auth Auth `yaml:"auth"`
+	// API configures the HTTP publish API.
+	API API `yaml:"api"`
+	// BlockedIPAddresses lists the addresses (IPs or CIDRs) whose
+	// connections are dropped before any HTTP response when
+	// server.ip_address_check is on, as gos_web_socket's
+	// blocked_ip_addresses.
+	BlockedIPAddresses []string `yaml:"blocked_ip_addresses"`
 	// Handlers maps route callback names to built-in handlers. Oro's
 	// callbacks are mapped by default; an entry here replaces the default.
 	Handlers map[string]Handler `yaml:"handlers,omitempty"`
@@ -84,6 +93,9 @@ type Server struct {
 	KeepaliveInterval Duration `yaml:"keepalive_interval"`
 	// TLS configures native TLS. Default disabled.
 	TLS TLS `yaml:"tls"`
+	// IPAddressCheck drops connections from blocked_ip_addresses, as
+	// gos_web_socket's server.ip_address_check. Default false.
+	IPAddressCheck bool `yaml:"ip_address_check"`
 	// Router holds the routing files and how unmatched topics are treated
 	// (gos_web_socket's server.router plus herald's settings).
 	Router Router `yaml:"router"`
@@ -177,6 +189,7 @@ func Default() *Config {
 			Port:              defaultPort,
 			KeepaliveInterval: Duration(defaultKeepaliveInterval),
 		},
+		Auth: Auth{Anonymous: true},
 	}
 	c.setDefaults()
 	return c
@@ -185,6 +198,12 @@ func Default() *Config {
 // setDefaults fills the fields whose zero value means "the default". It is
 // the only place, with Default, that knows the default values.
 func (c *Config) setDefaults() {
+	if c.API.MaxBodySize == 0 {
+		c.API.MaxBodySize = 1 << 20
+	}
+	if c.Auth.OnFailure == "" {
+		c.Auth.OnFailure = "oro"
+	}
 	s := &c.Server
 	if s.MaxMessageSize == 0 {
 		s.MaxMessageSize = defaultMaxMessageSize

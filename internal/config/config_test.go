@@ -117,6 +117,8 @@ func TestDefault(t *testing.T) {
 		},
 		WAMP: WAMP{PrefixMode: "ratchet"},
 		Log:  Log{Level: "info", Format: "text"},
+		Auth: Auth{Anonymous: true, OnFailure: "oro"},
+		API:  API{MaxBodySize: 1 << 20},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Default() = %+v\nwant %+v", c, want)
@@ -236,6 +238,8 @@ log:
 		Origins: []string{"example.com", "www.example.com"},
 		WAMP:    WAMP{PrefixMode: "spec"},
 		Log:     Log{Level: "debug", Format: "json"},
+		Auth:    Auth{Anonymous: true, OnFailure: "oro"},
+		API:     API{MaxBodySize: 1 << 20},
 		Dir:     filepath.Dir(path),
 	}
 	if !reflect.DeepEqual(c, want) {

@@ -79,6 +79,7 @@ func (c *Config) Validate() error {
 		bad("log.format", "%q is not one of text, json", c.Log.Format)
 	}
 	errs = append(errs, c.validateRouting()...)
+	errs = append(errs, c.validateAuth()...)
 	return errors.Join(errs...)
 }
 

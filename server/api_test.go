@@ -1,0 +1,158 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/heraldws/herald/topic"
+)
+
+func apiServer(t *testing.T) *testServer {
+	return startServer(t, Config{
+		APIKey:     "k3y",
+		APIMaxBody: 4096,
+		Router: newRouter(t, append(oroRoutes(),
+			&topic.Route{Name: "acme.closed", Pattern: "acme/closed", Callback: "acme.closed"})...),
+		Handlers:      map[string]Binding{"acme.closed": {Handler: Deny{}}},
+		Authenticator: testAuthenticator,
+	})
+}
+
+// api sends a request and returns the status and the decoded JSON body.
+func api(t *testing.T, ts *testServer, method, path, key, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+ts.addr+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case strings.HasPrefix(key, "header:"):
+		req.Header.Set("X-API-Key", strings.TrimPrefix(key, "header:"))
+	case key != "":
+		req.Header.Set("Authorization", "apikey "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("%s %s: Content-Type %q", method, path, ct)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(data, &out); err != nil {
+		t.Fatalf("%s %s answered %d %q: %v", method, path, resp.StatusCode, data, err)
+	}
+	return resp.StatusCode, out
+}
+
+func errCode(body map[string]any) string {
+	e, _ := body["error"].(map[string]any)
+	code, _ := e["code"].(string)
+	return code
+}
+
+func TestAPIPublish(t *testing.T) {
+	ts := apiServer(t)
+	u5, other := dialAs(t, ts.addr, user("5")), dialAs(t, ts.addr, user("6"))
+	u5.subscribe("oro/email_event/5/7")
+	other.subscribe("oro/maintenance")
+	u5.sync()
+	other.sync()
+
+	status, body := api(t, ts, "POST", "/api/publish", "k3y", `{"topic":"oro/maintenance","data":{"isOn":true,"userId":null}}`)
+	if status != 200 || body["ok"] != true || body["topic"] != "oro/maintenance" {
+		t.Fatalf("publish by topic: %d %v", status, body)
+	}
+	other.expectText(eventFrame("oro/maintenance", `{"isOn":true,"userId":null}`))
+
+	// By route and parameters, generated through the routing files.
+	status, body = api(t, ts, "POST", "/api/publish", "header:k3y", `{"route":"oro_email.event","params":{"user_id":"5","organization_id":"7"},"data":{"hasNewEmail":true}}`)
+	if status != 200 || body["topic"] != "oro/email_event/5/7" {
+		t.Fatalf("publish by route: %d %v", status, body)
+	}
+	u5.expectText(eventFrame("oro/email_event/5/7", `{"hasNewEmail":true}`))
+
+	// Eligible lists work as in a PUBLISH.
+	third := dial(t, ts.addr)
+	third.subscribe("oro/maintenance")
+	third.sync()
+	api(t, ts, "POST", "/api/publish", "k3y", fmt.Sprintf(`{"topic":"oro/maintenance","data":1,"eligible":[%q]}`, third.session))
+	third.expectText(eventFrame("oro/maintenance", `1`))
+	other.expectNothing()
+}
+
+func TestAPIErrors(t *testing.T) {
+	ts := apiServer(t)
+	cases := []struct {
+		name, method, path, key, body string
+		status                        int
+		code                          string
+	}{
+		{"missing key", "POST", "/api/publish", "", `{"topic":"oro/maintenance","data":1}`, 401, "unauthorized"},
+		{"wrong key", "POST", "/api/publish", "nope", `{"topic":"oro/maintenance","data":1}`, 403, "forbidden"},
+		{"wrong method", "GET", "/api/publish", "k3y", ``, 405, "method_not_allowed"},
+		{"oversized body", "POST", "/api/publish", "k3y", `{"topic":"oro/maintenance","data":"` + strings.Repeat("x", 5000) + `"}`, 413, "too_large"},
+		{"not JSON", "POST", "/api/publish", "k3y", `{"topic":`, 400, "bad_request"},
+		{"unknown field", "POST", "/api/publish", "k3y", `{"topic":"oro/maintenance","data":1,"colour":"red"}`, 400, "bad_request"},
+		{"no data", "POST", "/api/publish", "k3y", `{"topic":"oro/maintenance"}`, 400, "bad_request"},
+		{"topic and route", "POST", "/api/publish", "k3y", `{"topic":"a","route":"b","data":1}`, 400, "bad_request"},
+		{"no route matches the topic", "POST", "/api/publish", "k3y", `{"topic":"acme/nothing","data":1}`, 404, "no_route"},
+		{"unknown route name", "POST", "/api/publish", "k3y", `{"route":"acme.nothing","data":1}`, 404, "unknown_route"},
+		{"missing parameter", "POST", "/api/publish", "k3y", `{"route":"oro_email.event","params":{"user_id":"5"},"data":1}`, 422, "bad_params"},
+		{"parameter breaks its requirement", "POST", "/api/publish", "k3y", `{"route":"oro_reminder.remind","params":{"user_id":"abc"},"data":1}`, 422, "bad_params"},
+		{"refused by the handler", "POST", "/api/publish", "k3y", `{"topic":"acme/closed","data":1}`, 403, "refused"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			status, body := api(t, ts, c.method, c.path, c.key, c.body)
+			if status != c.status || errCode(body) != c.code {
+				t.Fatalf("got %d %v, want %d %s", status, body, c.status, c.code)
+			}
+		})
+	}
+	off := startServer(t, Config{})
+	if status, body := api(t, off, "POST", "/api/publish", "k3y", `{"topic":"t","data":1}`); status != 404 || errCode(body) != "api_disabled" {
+		t.Fatalf("API without a key: %d %v", status, body)
+	}
+}
+
+func TestAPIBatchAndInfo(t *testing.T) {
+	ts := apiServer(t)
+	p := dial(t, ts.addr)
+	p.subscribe("oro/maintenance")
+	p.subscribe("oro/data/update")
+	p.sync()
+	status, body := api(t, ts, "POST", "/api/batch", "k3y", `[{"topic":"oro/maintenance","data":1},{"topic":"acme/nothing","data":2},{"route":"oro_sync.data_update","data":[3]}]`)
+	results, _ := body["results"].([]any)
+	if status != 200 || len(results) != 3 {
+		t.Fatalf("batch: %d %v", status, body)
+	}
+	if r := results[1].(map[string]any); r["ok"] != false || errCode(r) != "no_route" {
+		t.Fatalf("second result %v", r)
+	}
+	if got := p.sync(); len(got) != 2 || got[0] != eventFrame("oro/maintenance", "1") || got[1] != eventFrame("oro/data/update", "[3]") {
+		t.Fatalf("subscriber got %q", got)
+	}
+	if status, _ := api(t, ts, "POST", "/api/batch", "k3y", `{"publications":[{"topic":"oro/maintenance","data":4}]}`); status != 200 {
+		t.Fatalf("wrapped batch: %d", status)
+	}
+	p.expectText(eventFrame("oro/maintenance", "4"))
+
+	status, info := api(t, ts, "GET", "/api/info", "k3y", "")
+	topics, _ := info["topics"].([]any)
+	if status != 200 || info["connections"] != 1.0 || info["subscriptions"] != 2.0 || len(topics) != 2 {
+		t.Fatalf("info: %d %v", status, info)
+	}
+	if first := topics[0].(map[string]any); first["topic"] != "oro/data/update" || first["subscribers"] != 1.0 {
+		t.Fatalf("first topic %v", first)
+	}
+	if node, _ := info["node"].(string); len(node) != 8 || !strings.HasPrefix(p.session, node) {
+		t.Fatalf("node %v for session %s", info["node"], p.session)
+	}
+}
