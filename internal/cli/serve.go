@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strings"
 
@@ -91,6 +92,21 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	authenticator, closeUsers, err := buildAuth(cfg)
+	if err != nil {
+		return err
+	}
+	defer closeUsers()
+	authFailure, err := server.ParseAuthFailureMode(cfg.Auth.OnFailure)
+	if err != nil {
+		return err
+	}
+	var blocked []netip.Prefix
+	if cfg.Server.IPAddressCheck {
+		if blocked, err = cfg.BlockedPrefixes(); err != nil {
+			return err
+		}
+	}
 	srv, err := server.New(server.Config{
 		OriginCheck:       cfg.Server.OriginCheck,
 		Origins:           cfg.Origins,
@@ -106,6 +122,11 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		Router:            rt.router,
 		Handlers:          rt.handlers,
 		UnknownTopic:      rt.unknown,
+		Authenticator:     authenticator,
+		AuthFailure:       authFailure,
+		APIKey:            cfg.API.Key,
+		APIMaxBody:        int64(cfg.API.MaxBodySize),
+		BlockedIPs:        blocked,
 		Logger:            log,
 	})
 	if err != nil {
@@ -116,6 +137,7 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		srv.Shutdown(context.Background())
 		return fmt.Errorf("listening on %s: %w", cfg.Addr(), err)
 	}
+	ln = srv.Listener(ln)
 	httpSrv := srv.HTTPServer(cfg.Addr())
 	httpSrv.TLSConfig = tlsConfig
 
@@ -124,6 +146,12 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		scheme = "wss"
 	}
 	log.Info("herald listening", "addr", ln.Addr().String(), "url", scheme+"://"+ln.Addr().String()+"/", "version", server.Version)
+	if authenticator == nil {
+		log.Warn("no auth.secret: tickets are not checked, every connection is anonymous")
+	}
+	if cfg.API.Key == "" {
+		log.Info("the HTTP API is off (no api.key)")
+	}
 	if rt.router == nil {
 		log.Warn("no routing configured (server.router.resources): every topic is an open broadcast topic, PUBLISH broadcasts to its subscribers and CALL answers CALLERROR")
 	} else {
