@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,6 +75,17 @@ type Options struct {
 	// one makes the Client close the connection with 1009. Zero means
 	// DefaultMaxMessageSize; a negative value means no bound.
 	MaxMessageSize int
+	// Ticket is an OroSyncBundle authentication ticket (see
+	// auth.MintTicket). When set, Dial appends ticket=<ticket>, escaped
+	// with url.QueryEscape, to the URL's query, after any parameters the
+	// URL already has, as Oro's backend client does with http_build_query.
+	// Empty sends no ticket.
+	Ticket string
+	// TicketFunc, when set, is called by every Dial for a fresh ticket and
+	// takes precedence over Ticket. Oro tickets expire (300 s by default),
+	// so a long-lived Reconnecting needs one minted per connection. An
+	// error fails the Dial; "" sends no ticket.
+	TicketFunc func() (string, error)
 }
 
 // CallError is the error of a Call the server answered with CALLERROR.
@@ -167,7 +179,7 @@ type callReply struct {
 func Dial(ctx context.Context, rawURL string, opts Options) (*Client, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("client: %w", err)
+		return nil, &dialError{stageURL, fmt.Errorf("client: %w", err)}
 	}
 	var defaultPort string
 	switch u.Scheme {
@@ -176,10 +188,19 @@ func Dial(ctx context.Context, rawURL string, opts Options) (*Client, error) {
 	case "wss":
 		defaultPort = "443"
 	default:
-		return nil, fmt.Errorf("client: URL scheme %q is not ws or wss", u.Scheme)
+		return nil, &dialError{stageURL, fmt.Errorf("client: URL scheme %q is not ws or wss", u.Scheme)}
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("client: URL %q has no host", rawURL)
+		return nil, &dialError{stageURL, fmt.Errorf("client: URL %q has no host", rawURL)}
+	}
+	ticket := opts.Ticket
+	if opts.TicketFunc != nil {
+		if ticket, err = opts.TicketFunc(); err != nil {
+			return nil, &dialError{stageURL, fmt.Errorf("client: minting a ticket: %w", err)}
+		}
+	}
+	if ticket != "" {
+		u.RawQuery = appendTicket(u.RawQuery, ticket)
 	}
 	timeout := opts.DialTimeout
 	if timeout == 0 {
@@ -197,7 +218,7 @@ func Dial(ctx context.Context, rawURL string, opts Options) (*Client, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
 	if err != nil {
-		return nil, fmt.Errorf("client: %w", err)
+		return nil, &dialError{stageTCP, fmt.Errorf("client: %w", err)}
 	}
 	c, err := handshake(ctx, conn, u, opts)
 	if err != nil {
@@ -219,7 +240,7 @@ func handshake(ctx context.Context, conn net.Conn, u *url.URL, opts Options) (*C
 		}
 		tc := tls.Client(conn, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return nil, fmt.Errorf("client: TLS handshake: %w", err)
+			return nil, &dialError{stageTLS, fmt.Errorf("client: TLS handshake: %w", err)}
 		}
 		conn = tc
 	}
@@ -233,7 +254,7 @@ func handshake(ctx context.Context, conn net.Conn, u *url.URL, opts Options) (*C
 		if errors.As(err, &he) {
 			return nil, &HandshakeError{StatusCode: he.StatusCode, Status: he.Status, Body: he.Body}
 		}
-		return nil, fmt.Errorf("client: %w", err)
+		return nil, &dialError{stageHandshake, fmt.Errorf("client: %w", err)}
 	}
 
 	var seed [32]byte
@@ -260,10 +281,39 @@ func handshake(ctx context.Context, conn net.Conn, u *url.URL, opts Options) (*C
 		c.r.MaxMessage = opts.MaxMessageSize
 	}
 	if err := c.readWelcome(ctx); err != nil {
-		return nil, err
+		return nil, &dialError{stageWelcome, err}
 	}
 	return c, nil
 }
+
+// appendTicket adds ticket=<ticket> to rawQuery, keeping what is there.
+func appendTicket(rawQuery, ticket string) string {
+	if rawQuery != "" && !strings.HasSuffix(rawQuery, "&") {
+		rawQuery += "&"
+	}
+	return rawQuery + "ticket=" + url.QueryEscape(ticket)
+}
+
+// dialStage names the step of Dial that failed.
+type dialStage int
+
+const (
+	stageURL       dialStage = iota // the URL or the ticket
+	stageTCP                        // the TCP connection
+	stageTLS                        // the TLS handshake
+	stageHandshake                  // the WebSocket handshake (other than an HTTP status)
+	stageWelcome                    // waiting for WELCOME
+)
+
+// dialError tags an error of Dial with the step that failed, for Check.
+// It reads and unwraps as the error it holds.
+type dialError struct {
+	stage dialStage
+	err   error
+}
+
+func (e *dialError) Error() string { return e.err.Error() }
+func (e *dialError) Unwrap() error { return e.err }
 
 // readWelcome reads the first message, which must be a WELCOME.
 func (c *Client) readWelcome(ctx context.Context) error {

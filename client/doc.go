@@ -20,6 +20,13 @@
 //	}
 //	err = c.Publish("acme/channel", map[string]string{"msg": "hello"})
 //
+// Options.Ticket (or TicketFunc) sends an OroSyncBundle ticket, minted with
+// the auth package, as the ticket query parameter. Check and CheckSession
+// tell whether a server accepts a session and, if not, why (a *CheckError
+// with a Reason such as CheckRefused or CheckForbidden), as Oro's
+// ConnectionChecker does. Reconnecting keeps one session up across server
+// restarts, redialing with backoff and subscribing again.
+//
 // Besides serving as herald's command-line publisher, the package is built
 // for testing WAMP servers: WriteRaw and WriteRawBytes send malformed input,
 // OnText sees frames that are not WAMP, and CloseStatus reports the close

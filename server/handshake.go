@@ -147,20 +147,24 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetWriteDeadline(time.Time{})
 	sess := newSession(s, id, identity, conn, connReader(conn, brw.Reader))
+	if authErr != nil {
+		// Oro's way: the client is welcomed, then told and dropped. Both
+		// are queued before the read loop starts, and the session is
+		// already closing, so nothing the client sends is acted on.
+		s.metrics.handshakeFailures.WithLabelValues(failAuth).Inc()
+		sess.log.Info("authentication refused", "reason", authErr.Error())
+		sess.SendText(oroForbiddenFrame(time.Now()))
+		sess.close(ws.CloseNormal, "")
+	}
 	if !s.addSession(sess) {
+		sess.out.close()
+		sess.out.wait()
+		sess.cancel()
 		conn.Write(ws.AppendFrame(nil, ws.OpClose, ws.ClosePayload(ws.CloseGoingAway, "server shutting down")))
 		conn.Close()
 		return
 	}
 	admitted = false // the session now holds the slot
-	if authErr != nil {
-		// Oro's way: the client is welcomed, then told and dropped.
-		s.metrics.handshakeFailures.WithLabelValues(failAuth).Inc()
-		sess.log.Info("authentication refused", "reason", authErr.Error())
-		sess.SendText(oroForbiddenFrame(time.Now()))
-		sess.close(ws.CloseNormal, "")
-		return
-	}
 	sess.log.Debug("session opened", "path", r.URL.Path, "origin", r.Header.Get("Origin"))
 }
 

@@ -25,6 +25,7 @@ type metrics struct {
 	handshakeFailures *prometheus.CounterVec
 	webhookFailures   *prometheus.CounterVec
 	apiRequests       *prometheus.CounterVec
+	pushes            *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -69,11 +70,14 @@ func newMetrics() *metrics {
 		apiRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "herald_api_requests_total", Help: "HTTP API requests, by result (ok or the error code).",
 		}, []string{"result"}),
+		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_pushes_total", Help: "Messages received from push handlers, by provider and outcome (success or fail).",
+		}, []string{"provider", "outcome"}),
 	}
 	m.registry.MustRegister(
 		m.connections, m.connectionsTotal, m.subscriptions, m.topics,
 		m.messagesIn, m.messagesOut, m.bytesIn, m.bytesOut, m.publications,
-		m.slowConsumers, m.handshakeFailures, m.webhookFailures, m.apiRequests,
+		m.slowConsumers, m.handshakeFailures, m.webhookFailures, m.apiRequests, m.pushes,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

@@ -114,6 +114,16 @@ func (s *Server) Push(ctx context.Context, topicName string, p *PushEvent) error
 	return h.OnPush(ctx, t, p)
 }
 
+// CountPush records the outcome of one message from a push handler in
+// herald_pushes_total.
+func (s *Server) CountPush(provider string, ok bool) {
+	outcome := "success"
+	if !ok {
+		outcome = "fail"
+	}
+	s.metrics.pushes.WithLabelValues(provider, outcome).Inc()
+}
+
 // topicTimers runs the periodic callbacks of topics whose handler is a
 // TimerHandler while they have local subscribers.
 type topicTimers struct {

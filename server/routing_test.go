@@ -243,8 +243,25 @@ func TestAccessPolicies(t *testing.T) {
 		t.Fatalf("refusal frame %q", frame)
 	}
 	p.expectClose(ws.CloseNormal)
-	if got := metricValue(t, ts, `herald_handshake_failures_total{reason="auth"}`); got != "1" {
-		t.Fatalf("auth failures metric %q, want 1", got)
+	// A refused client that publishes at once, in the same write as its
+	// upgrade request, publishes nothing.
+	watcher := dial(t, ts.addr)
+	watcher.subscribe("acme/news")
+	watcher.sync()
+	var key [4]byte
+	pipelined := strings.Replace(gosRequest(ts.addr, "wamp"), "\r\n\r\n", "\r\nX-Test-Refuse: 1\r\nX-Test-Backend: 1\r\n\r\n", 1) +
+		string(ws.AppendMaskedFrame(nil, ws.OpText, []byte(`[7,"acme/news","smuggled"]`), key))
+	refused := connectRaw(t, ts.addr, pipelined)
+	for {
+		op, payload := refused.next()
+		if op == ws.OpText && strings.HasSuffix(string(payload), "\r\n\r\n403") {
+			break
+		}
+	}
+	refused.expectClose(ws.CloseNormal)
+	watcher.expectNothing()
+	if got := metricValue(t, ts, `herald_handshake_failures_total{reason="auth"}`); got != "2" {
+		t.Fatalf("auth failures metric %q, want 2", got)
 	}
 }
 

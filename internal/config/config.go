@@ -59,6 +59,9 @@ type Config struct {
 	Auth Auth `yaml:"auth"`
 	// API configures the HTTP publish API.
 	API API `yaml:"api"`
+	// Pushers configures the AMQP, ZMQ and WAMP pushers and push
+	// handlers.
+	Pushers Pushers `yaml:"pushers"`
 	// BlockedIPAddresses lists the addresses (IPs or CIDRs) whose
 	// connections are dropped before any HTTP response when
 	// server.ip_address_check is on, as gos_web_socket's

@@ -162,6 +162,13 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	switch v.Kind() {
+	case reflect.Pointer:
+		elem := reflect.New(v.Type().Elem())
+		if !v.IsNil() {
+			elem.Elem().Set(v.Elem())
+		}
+		d.decode(n, elem.Elem(), path)
+		v.Set(elem)
 	case reflect.Struct:
 		d.decodeStruct(n, v, path)
 	case reflect.Slice:

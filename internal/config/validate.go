@@ -80,6 +80,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateRouting()...)
 	errs = append(errs, c.validateAuth()...)
+	errs = append(errs, c.validatePushers()...)
 	return errors.Join(errs...)
 }
 
