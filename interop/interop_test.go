@@ -137,10 +137,10 @@ func freePort(t *testing.T) string {
 // startHerald runs `herald serve -a 127.0.0.1 -p PORT`, waits until the port
 // accepts connections, and at test end stops it with SIGTERM, failing the test
 // unless it exits 0 within stopTimeout.
-func startHerald(t *testing.T) *herald {
+func startHerald(t *testing.T, extraArgs ...string) *herald {
 	t.Helper()
 	h := &herald{host: "127.0.0.1", port: freePort(t), log: &syncBuffer{}}
-	cmd := exec.Command(heraldBin, "serve", "-a", h.host, "-p", h.port)
+	cmd := exec.Command(heraldBin, append([]string{"serve", "-a", h.host, "-p", h.port}, extraArgs...)...)
 	cmd.Stdout = h.log
 	cmd.Stderr = h.log
 	cmd.WaitDelay = time.Second
