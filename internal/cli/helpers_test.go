@@ -188,6 +188,12 @@ type client struct {
 // whose next frame is the WELCOME.
 func dial(t *testing.T, addr, origin string, tlsConf *tls.Config) (*http.Response, *client) {
 	t.Helper()
+	return dialPath(t, addr, origin, "/", tlsConf)
+}
+
+// dialPath is dial with a request target, such as /ws?ticket=….
+func dialPath(t *testing.T, addr, origin, path string, tlsConf *tls.Config) (*http.Response, *client) {
+	t.Helper()
 	d := &net.Dialer{Timeout: waitTimeout}
 	var conn net.Conn
 	var err error
@@ -205,7 +211,7 @@ func dial(t *testing.T, addr, origin string, tlsConf *tls.Config) (*http.Respons
 
 	var key [16]byte
 	rand.Read(key[:])
-	req := "GET / HTTP/1.1\r\n" +
+	req := "GET " + path + " HTTP/1.1\r\n" +
 		"Host: " + addr + "\r\n" +
 		"Upgrade: websocket\r\n" +
 		"Connection: Upgrade\r\n" +
@@ -240,6 +246,17 @@ func dial(t *testing.T, addr, origin string, tlsConf *tls.Config) (*http.Respons
 func upgrade(t *testing.T, addr string, tlsConf *tls.Config) *client {
 	t.Helper()
 	resp, c := dial(t, addr, "127.0.0.1", tlsConf)
+	if c == nil {
+		t.Fatalf("upgrade: status %d, want 101", resp.StatusCode)
+	}
+	c.expectWelcome()
+	return c
+}
+
+// upgradePath is upgrade with a request target.
+func upgradePath(t *testing.T, addr, path string) *client {
+	t.Helper()
+	resp, c := dialPath(t, addr, "127.0.0.1", path, nil)
 	if c == nil {
 		t.Fatalf("upgrade: status %d, want 101", resp.StatusCode)
 	}
