@@ -202,3 +202,31 @@ func TestEvents(t *testing.T) {
 		t.Fatalf("failed %d dropped %d", hook.Failed(), hook.Dropped())
 	}
 }
+
+func TestWAMPPusher(t *testing.T) {
+	srv, addr := herald(t, &topic.Route{Name: "chat", Pattern: "acme/chat/{room}", Callback: "acme.chat"})
+	events := subscriber(t, srv, addr, "acme/chat/3")
+	router, _ := topic.NewRouter([]*topic.Route{{Name: "chat", Pattern: "acme/chat/{room}", Callback: "acme.chat"}}, topic.Options{})
+	ctx := context.Background()
+
+	gos := NewWAMPPusher("ws://"+addr+"/", client.Options{}, router, false)
+	defer gos.Close()
+	if err := gos.Push(ctx, map[string]int{"n": 1}, "chat", map[string]string{"room": "3"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Gos's WampPusher publishes the serialized data: a JSON string.
+	if got := next(t, events); got != `acme/chat/3 "{\"n\":1}"` {
+		t.Fatalf("got %q", got)
+	}
+	oro := NewWAMPPusher("ws://"+addr+"/", client.Options{}, router, true)
+	defer oro.Close()
+	if err := oro.Push(ctx, map[string]int{"n": 2}, "chat", map[string]string{"room": "3"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := next(t, events); got != `acme/chat/3 {"n":2}` {
+		t.Fatalf("got %q", got)
+	}
+	if err := oro.Push(ctx, 1, "nope", nil, nil); err == nil {
+		t.Fatal("an unknown route was pushed")
+	}
+}
