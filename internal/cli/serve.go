@@ -132,6 +132,11 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	handlers, err := pushHandlers(cfg.Pushers, log)
+	if err != nil {
+		srv.Shutdown(context.Background())
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr())
 	if err != nil {
 		srv.Shutdown(context.Background())
@@ -158,6 +163,7 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		log.Info("routes loaded", "routes", len(rt.router.Routes()), "unknown_topic", rt.unknown.String())
 	}
 
+	pushes := startPushHandlers(handlers, srv, cfg.Pushers.EventsWebhook, log)
 	served := make(chan error, 1)
 	go func() {
 		if tlsConfig != nil {
@@ -168,6 +174,7 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	}()
 	select {
 	case err := <-served:
+		pushes.stop()
 		srv.Shutdown(context.Background())
 		return fmt.Errorf("serving: %w", err)
 	case <-ctx.Done():
@@ -177,6 +184,7 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.D())
 	defer cancel()
 	httpErr := httpSrv.Shutdown(sctx)
+	pushes.stop()
 	wsErr := srv.Shutdown(sctx)
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serving: %w", err)

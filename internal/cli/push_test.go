@@ -1,0 +1,133 @@
+package cli
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/heraldws/herald/internal/ws"
+)
+
+func TestPushArgs(t *testing.T) {
+	route, params, data, err := pushArgs([]string{"oro_email.event", "user_id=5", "organization_id=1", `{"a":"b=c"}`})
+	if err != nil || route != "oro_email.event" || params["user_id"] != "5" || params["organization_id"] != "1" || string(data) != `{"a":"b=c"}` {
+		t.Fatalf("got %q %v %q %v", route, params, data, err)
+	}
+	if _, _, data, _ := pushArgs([]string{"r", "x=1", "-"}); data != nil {
+		t.Fatalf(`"-" should mean stdin, got %q`, data)
+	}
+	if _, _, _, err := pushArgs([]string{"r", "{}", "x=1"}); err == nil {
+		t.Fatal("JSON before a parameter was accepted")
+	}
+}
+
+// pushConfig is a configuration with Oro's routes, the API key and the
+// listen port, plus extra YAML.
+func pushConfig(t *testing.T, port int, extra string) string {
+	return writeConfig(t, fmt.Sprintf("server:\n  port: %d\n  router:\n    resources:\n      - { resource: %s, type: oro }\napi:\n  key: k\n%s", port, yamlQuote(oroTree(t)), extra))
+}
+
+// subscribeOro connects to r and subscribes to oro/maintenance.
+func subscribeOro(t *testing.T, r *serveRun) *client {
+	c := upgrade(t, r.addr, nil)
+	c.sendText(`[5,"oro/maintenance"]`)
+	// A PING answered proves the subscription was processed.
+	c.send(ws.OpPing, []byte("sync"))
+	if got := string(c.read(ws.OpPong)); got != "sync" {
+		t.Fatalf("pong %q", got)
+	}
+	return c
+}
+
+func TestPushViaHTTPAndWAMP(t *testing.T) {
+	port := freePort(t)
+	cfg := pushConfig(t, port, "")
+	r := startServe(t, "-c", cfg)
+	c := subscribeOro(t, r)
+
+	if _, err := runOut(t, "push", "-c", cfg, "--via", "http", "oro_sync.maintenance", `{"isOn":true}`); err != nil {
+		t.Fatalf("push --via http: %v", err)
+	}
+	if got := string(c.read(ws.OpText)); got != `[8,"oro/maintenance",{"isOn":true}]` {
+		t.Fatalf("http push delivered %q", got)
+	}
+	// WAMP: the data travels as a JSON string, as Gos's WampPusher sends it.
+	if _, err := runOut(t, "push", "-c", cfg, "--via", "wamp", "oro_sync.maintenance", `{"isOn":false}`); err != nil {
+		t.Fatalf("push --via wamp: %v", err)
+	}
+	if got := string(c.read(ws.OpText)); got != `[8,"oro/maintenance","{\"isOn\":false}"]` {
+		t.Fatalf("wamp push delivered %q", got)
+	}
+	if _, err := runOut(t, "push", "-c", cfg, "--via", "wamp", "--structured", "oro_sync.maintenance", `[1]`); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(c.read(ws.OpText)); got != `[8,"oro/maintenance",[1]]` {
+		t.Fatalf("structured wamp push delivered %q", got)
+	}
+	for _, bad := range [][]string{
+		{"push", "-c", cfg, "oro_sync.maintenance", "1"},                                    // no --via
+		{"push", "-c", cfg, "--via", "smoke", "oro_sync.maintenance", "1"},                  // unknown transport
+		{"push", "-c", cfg, "--via", "http", "oro_email.event", "user_id=x", "1"},           // bad parameter
+		{"push", "-c", cfg, "--via", "http", "oro_sync.maintenance", "{nope"},               // not JSON
+		{"push", "-c", cfg, "--via", "amqp", "oro_sync.maintenance", "1"},                   // no pushers.amqp
+		{"push", "-c", cfg, "--via", "http", "--key", "wrong", "oro_sync.maintenance", "1"}, // refused
+	} {
+		if _, err := runOut(t, bad...); err == nil {
+			t.Errorf("%q succeeded", bad)
+		}
+	}
+}
+
+// rabbitUp reports whether RabbitMQ answers; under CI it must.
+func rabbitUp(t *testing.T) {
+	c, err := net.DialTimeout("tcp", "127.0.0.1:5672", 2*time.Second)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("RabbitMQ is not answering on 127.0.0.1:5672 (bash .ci/run starts it): %v", err)
+		}
+		t.Skipf("RabbitMQ is not answering on 127.0.0.1:5672: %v", err)
+	}
+	c.Close()
+}
+
+// `herald serve` consumes pushers.amqp's queue and `herald push --via amqp`
+// feeds it: the subscriber gets the message.
+func TestPushViaAMQPThroughServe(t *testing.T) {
+	rabbitUp(t)
+	port := freePort(t)
+	// A queue of its own, deleted at the end; the exchange name is fixed
+	// so that runs leave no exchanges behind (rabbitmqctl cannot delete
+	// one).
+	name := "herald_cli_test_" + strconv.Itoa(port)
+	cfg := pushConfig(t, port, fmt.Sprintf("pushers:\n  amqp:\n    host: 127.0.0.1\n    login: guest\n    password: guest\n    queue_name: %s\n    exchange_name: herald_cli_test\n    connection_name: %s\n", name, name))
+	t.Cleanup(func() { exec.Command("rabbitmqctl", "delete_queue", name).Run() })
+	r := startServe(t, "-c", cfg)
+	c := subscribeOro(t, r)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(r.log.String(), "push handler started") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no push handler:\n%s", r.log.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The consumer may still be declaring its queue: retry until the
+	// message arrives.
+	var got string
+	for got == "" && time.Now().Before(deadline) {
+		if _, err := runOut(t, "push", "-c", cfg, "--via", "amqp", "oro_sync.maintenance", `{"via":"amqp"}`); err != nil {
+			t.Fatalf("push --via amqp: %v", err)
+		}
+		c.conn.SetReadDeadline(time.Now().Add(time.Second))
+		if op, payload, err := c.rd.ReadMessage(); err == nil && op == ws.OpText {
+			got = string(payload)
+		}
+	}
+	if got != `[8,"oro/maintenance",{"via":"amqp"}]` {
+		t.Fatalf("amqp push delivered %q\n%s", got, r.log.String())
+	}
+}

@@ -1,0 +1,102 @@
+package cli
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/heraldws/herald/internal/config"
+	"github.com/heraldws/herald/push"
+	"github.com/heraldws/herald/push/amqppush"
+	"github.com/heraldws/herald/push/zmqpush"
+	"github.com/heraldws/herald/server"
+)
+
+// amqpConfig maps pushers.amqp to the transport's configuration.
+func amqpConfig(c config.AMQPPusher, log *slog.Logger) amqppush.Config {
+	return amqppush.Config{
+		Host: c.Host, Port: c.Port, Login: c.Login, Password: c.Password, Vhost: c.Vhost,
+		ReadTimeout: c.ReadTimeout.D(), WriteTimeout: c.WriteTimeout.D(), ConnectTimeout: c.ConnectTimeout.D(),
+		QueueName: c.QueueName, ExchangeName: c.ExchangeName,
+		Bind:       c.Bind == nil || *c.Bind,
+		RoutingKey: c.RoutingKey, Prefetch: c.Prefetch, ConnectionName: c.ConnectionName,
+		Persistent: c.Persistent, Logger: log,
+	}
+}
+
+// zmqConfig maps pushers.zmq to the transport's configuration.
+func zmqConfig(c config.ZMQPusher, log *slog.Logger) zmqpush.Config {
+	zc := zmqpush.Config{Host: c.Host, Port: c.Port, Protocol: c.Protocol, Persistent: c.Persistent == nil || *c.Persistent, Logger: log}
+	zc.Linger = -1
+	if c.Linger != nil && *c.Linger >= 0 {
+		zc.Linger = time.Duration(*c.Linger) * time.Millisecond
+	}
+	return zc
+}
+
+// pushHandlers builds the push handlers that pushers configures to run in
+// herald serve.
+func pushHandlers(c config.Pushers, log *slog.Logger) ([]push.Handler, error) {
+	var hs []push.Handler
+	if c.AMQP.Active() {
+		h, err := amqppush.NewHandler(amqpConfig(c.AMQP, log))
+		if err != nil {
+			return nil, err
+		}
+		hs = append(hs, h)
+	}
+	if c.ZMQ.Active() {
+		h, err := zmqpush.NewHandler(zmqConfig(c.ZMQ, log))
+		if err != nil {
+			return nil, err
+		}
+		hs = append(hs, h)
+	}
+	return hs, nil
+}
+
+// pushRunner runs push handlers into the server until stopped, reporting
+// every push_success and push_fail to the log, the metrics, the optional
+// events webhook and Events.
+type pushRunner struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	hook   *push.EventWebhook
+	// Events receives every outcome; embedding programs register here.
+	Events push.Events
+}
+
+func startPushHandlers(handlers []push.Handler, srv *server.Server, eventsWebhook string, log *slog.Logger) *pushRunner {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &pushRunner{cancel: cancel}
+	if eventsWebhook != "" {
+		r.hook = push.NewEventWebhook(eventsWebhook, log)
+		r.Events.On(r.hook.Report)
+	}
+	r.Events.On(func(ev push.Event) {
+		srv.CountPush(ev.Provider, ev.Success())
+		if !ev.Success() {
+			log.Warn("push_fail", "provider", ev.Provider, "topic", ev.Topic, "err", ev.Err)
+		}
+	})
+	for _, h := range handlers {
+		log.Info("push handler started", "provider", h.Name())
+		r.wg.Go(func() {
+			if err := h.Run(ctx, srv, r.Events.Report); err != nil {
+				log.Error("push handler stopped", "provider", h.Name(), "err", err)
+			}
+		})
+	}
+	return r
+}
+
+// stop ends the push handlers and waits for them: messages in flight are
+// not acknowledged, so a queue redelivers them.
+func (r *pushRunner) stop() {
+	r.cancel()
+	r.wg.Wait()
+	if r.hook != nil {
+		r.hook.Close()
+	}
+}
