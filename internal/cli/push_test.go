@@ -131,3 +131,32 @@ func TestPushViaAMQPThroughServe(t *testing.T) {
 		t.Fatalf("amqp push delivered %q\n%s", got, r.log.String())
 	}
 }
+
+// `herald serve` binds pushers.zmq's PULL socket and `herald push --via
+// zmq` connects to it: the subscriber gets the message.
+func TestPushViaZMQThroughServe(t *testing.T) {
+	port := freePort(t)
+	cfg := pushConfig(t, port, fmt.Sprintf("pushers:\n  zmq:\n    host: 127.0.0.1\n    port: %d\n    linger: 1000\n", freePort(t)))
+	r := startServe(t, "-c", cfg)
+	c := subscribeOro(t, r)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(r.log.String(), "push handler started") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no push handler:\n%s", r.log.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var got string
+	for got == "" && time.Now().Before(deadline) {
+		if _, err := runOut(t, "push", "-c", cfg, "--via", "zmq", "oro_sync.maintenance", `{"via":"zmq"}`); err != nil {
+			t.Fatalf("push --via zmq: %v", err)
+		}
+		c.conn.SetReadDeadline(time.Now().Add(time.Second))
+		if op, payload, err := c.rd.ReadMessage(); err == nil && op == ws.OpText {
+			got = string(payload)
+		}
+	}
+	if got != `[8,"oro/maintenance",{"via":"zmq"}]` {
+		t.Fatalf("zmq push delivered %q\n%s", got, r.log.String())
+	}
+}
