@@ -1,0 +1,96 @@
+// Package broker is the contract between herald nodes: a publication made
+// on one node reaches the subscribers of its topic on every node. A Broker
+// carries publications between nodes; each node's server delivers them to
+// its own connections.
+//
+// Guarantees, as in every peer (Centrifugo, nexus, Crossbar): delivery is
+// at most once to the subscribers connected when a publication passes
+// through; publications from one publisher to one topic arrive in the
+// order they were published; nothing is stored for subscribers that
+// connect later. A node subscribes on the broker only to the topics that
+// have local subscribers.
+//
+// Implementations: Memory (one node, the default), and in subpackages
+// redisbroker (Redis Pub/Sub) and natsbroker (NATS). brokertest holds the
+// conformance suite every implementation passes.
+package broker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// ErrUnavailable is wrapped by Publish and Subscribe errors while the
+// broker cannot be reached. Callers report it (HTTP 503, AMQP requeue)
+// rather than drop anything silently.
+var ErrUnavailable = errors.New("broker: unavailable")
+
+// ErrClosed is returned after Close.
+var ErrClosed = errors.New("broker: closed")
+
+// Publication is what travels between nodes.
+type Publication struct {
+	// Topic is the exact topic.
+	Topic string
+	// Payload is the event as raw JSON.
+	Payload json.RawMessage
+	// Exclude and Eligible are session-id lists applied on every node.
+	Exclude  []string
+	Eligible []string
+	// Origin is the node id of the node that published it.
+	Origin string
+}
+
+// Deliver receives the publications of subscribed topics. It is called
+// from the broker's own goroutine, one publication at a time per topic, and
+// must not block for long.
+type Deliver func(Publication)
+
+// Broker carries publications between nodes. Implementations are safe for
+// concurrent use.
+type Broker interface {
+	// Publish sends p to every node subscribed to p.Topic, this one
+	// included when it is subscribed.
+	Publish(ctx context.Context, p Publication) error
+	// Subscribe starts delivering the publications of topic to this
+	// node's Deliver. Subscribing twice is the same as once.
+	Subscribe(ctx context.Context, topic string) error
+	// Unsubscribe stops delivering topic. Unsubscribing a topic that is
+	// not subscribed does nothing.
+	Unsubscribe(ctx context.Context, topic string) error
+	// Ready reports whether the broker can carry publications now.
+	Ready() bool
+	// Close releases everything; Deliver is not called after it returns.
+	Close(ctx context.Context) error
+}
+
+// wire is a Publication's encoding between nodes.
+type wire struct {
+	Topic    string          `json:"t"`
+	Payload  json.RawMessage `json:"p"`
+	Exclude  []string        `json:"x,omitempty"`
+	Eligible []string        `json:"e,omitempty"`
+	Origin   string          `json:"o,omitempty"`
+}
+
+// Marshal encodes p for the wire.
+func Marshal(p Publication) ([]byte, error) {
+	if len(p.Payload) == 0 {
+		p.Payload = json.RawMessage("null")
+	}
+	return json.Marshal(wire(p))
+}
+
+// Unmarshal decodes what Marshal encoded.
+func Unmarshal(data []byte) (Publication, error) {
+	var w wire
+	if err := json.Unmarshal(data, &w); err != nil {
+		return Publication{}, fmt.Errorf("broker: decoding a publication: %w", err)
+	}
+	if w.Topic == "" {
+		return Publication{}, errors.New("broker: decoding a publication: no topic")
+	}
+	return Publication(w), nil
+}

@@ -1,0 +1,73 @@
+package broker
+
+import (
+	"context"
+	"sync"
+)
+
+// Memory is the broker of a single node: a publication is delivered at once
+// to this node when it subscribes to the topic. It is the zero-config
+// default.
+type Memory struct {
+	deliver Deliver
+
+	mu     sync.RWMutex
+	topics map[string]struct{}
+	closed bool
+}
+
+var _ Broker = (*Memory)(nil)
+
+// NewMemory returns a Memory broker delivering to deliver.
+func NewMemory(deliver Deliver) *Memory {
+	return &Memory{deliver: deliver, topics: map[string]struct{}{}}
+}
+
+// Publish implements Broker. Delivery happens on the caller's goroutine,
+// under a read lock, so nothing is delivered once Close has returned.
+func (m *Memory) Publish(_ context.Context, p Publication) error {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return ErrClosed
+	}
+	if _, ok := m.topics[p.Topic]; ok {
+		m.deliver(p)
+	}
+	return nil
+}
+
+// Subscribe implements Broker.
+func (m *Memory) Subscribe(_ context.Context, topic string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	m.topics[topic] = struct{}{}
+	return nil
+}
+
+// Unsubscribe implements Broker.
+func (m *Memory) Unsubscribe(_ context.Context, topic string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.topics, topic)
+	return nil
+}
+
+// Ready implements Broker: a Memory broker is always ready until closed.
+func (m *Memory) Ready() bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return !m.closed
+}
+
+// Close implements Broker.
+func (m *Memory) Close(context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	m.topics = map[string]struct{}{}
+	return nil
+}
