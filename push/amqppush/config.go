@@ -11,6 +11,8 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/heraldws/herald/push"
 )
 
 // Defaults applied to the zero fields of Config.
@@ -264,41 +266,41 @@ func ParseConfig(m map[string]any) (Config, error) {
 		var err error
 		switch k {
 		case "host":
-			c.Host, err = str(v)
+			c.Host, err = push.String(v)
 		case "port":
-			c.Port, err = integer(v)
+			c.Port, err = push.Int(v)
 		case "login":
-			c.Login, err = str(v)
+			c.Login, err = push.String(v)
 		case "password":
-			c.Password, err = str(v)
+			c.Password, err = push.String(v)
 		case "vhost":
-			c.Vhost, err = str(v)
+			c.Vhost, err = push.String(v)
 		case "read_timeout":
-			c.ReadTimeout, err = duration(v)
+			c.ReadTimeout, err = push.Duration(v)
 		case "write_timeout":
-			c.WriteTimeout, err = duration(v)
+			c.WriteTimeout, err = push.Duration(v)
 		case "connect_timeout":
-			c.ConnectTimeout, err = duration(v)
+			c.ConnectTimeout, err = push.Duration(v)
 		case "queue_name":
-			c.QueueName, err = str(v)
+			c.QueueName, err = push.String(v)
 		case "exchange_name":
-			c.ExchangeName, err = str(v)
+			c.ExchangeName, err = push.String(v)
 		case "bind":
-			c.Bind, err = boolean(v)
+			c.Bind, err = push.Bool(v)
 		case "routing_key":
-			c.RoutingKey, err = str(v)
+			c.RoutingKey, err = push.String(v)
 		case "prefetch":
-			c.Prefetch, err = integer(v)
+			c.Prefetch, err = push.Int(v)
 		case "connection_name":
-			c.ConnectionName, err = str(v)
+			c.ConnectionName, err = push.String(v)
 		case "persistent":
-			c.Persistent, err = boolean(v)
+			c.Persistent, err = push.Bool(v)
 		case "confirm_timeout":
-			c.ConfirmTimeout, err = duration(v)
+			c.ConfirmTimeout, err = push.Duration(v)
 		case "reconnect_min":
-			c.ReconnectMin, err = duration(v)
+			c.ReconnectMin, err = push.Duration(v)
 		case "reconnect_max":
-			c.ReconnectMax, err = duration(v)
+			c.ReconnectMax, err = push.Duration(v)
 		case "default", "enabled":
 			// Gos's switches; herald enables a section by its presence.
 		default:
@@ -309,91 +311,4 @@ func ParseConfig(m map[string]any) (Config, error) {
 		}
 	}
 	return c, nil
-}
-
-func str(v any) (string, error) {
-	switch s := v.(type) {
-	case nil:
-		return "", nil
-	case string:
-		return s, nil
-	case int, int64, uint64, float64:
-		return fmt.Sprint(s), nil // a numeric password or vhost in YAML
-	}
-	return "", fmt.Errorf("want a string, got %T", v)
-}
-
-func integer(v any) (int, error) {
-	switch n := v.(type) {
-	case int:
-		return n, nil
-	case int64:
-		return int(n), nil
-	case uint64:
-		if n > math.MaxInt32 {
-			return 0, fmt.Errorf("%d is too large", n)
-		}
-		return int(n), nil
-	case float64:
-		if n != math.Trunc(n) {
-			return 0, fmt.Errorf("want an integer, got %v", n)
-		}
-		return int(n), nil
-	case string:
-		i, err := strconv.Atoi(strings.TrimSpace(n))
-		if err != nil {
-			return 0, fmt.Errorf("want an integer, got %q", n)
-		}
-		return i, nil
-	}
-	return 0, fmt.Errorf("want an integer, got %T", v)
-}
-
-func boolean(v any) (bool, error) {
-	switch b := v.(type) {
-	case bool:
-		return b, nil
-	case string:
-		r, err := strconv.ParseBool(strings.TrimSpace(b))
-		if err != nil {
-			return false, fmt.Errorf("want a boolean, got %q", b)
-		}
-		return r, nil
-	}
-	return false, fmt.Errorf("want a boolean, got %T", v)
-}
-
-func duration(v any) (time.Duration, error) {
-	var secs float64
-	switch d := v.(type) {
-	case nil:
-		return 0, nil
-	case time.Duration:
-		return d, nil
-	case int:
-		secs = float64(d)
-	case int64:
-		secs = float64(d)
-	case uint64:
-		secs = float64(d)
-	case float64:
-		secs = d
-	case string:
-		s := strings.TrimSpace(d)
-		if f, err := strconv.ParseFloat(s, 64); err == nil {
-			secs = f
-			break
-		}
-		dur, err := time.ParseDuration(s)
-		if err != nil {
-			return 0, fmt.Errorf("want a duration (\"1.5s\") or seconds, got %q", d)
-		}
-		return dur, nil
-	default:
-		return 0, fmt.Errorf("want a duration or seconds, got %T", v)
-	}
-	if secs < 0 || secs > math.MaxInt64/float64(time.Second) || math.IsNaN(secs) {
-		return 0, fmt.Errorf("%v seconds is out of range", secs)
-	}
-	return time.Duration(secs * float64(time.Second)), nil
 }

@@ -197,7 +197,7 @@ func (p *Pusher) publishing(body []byte, opts map[string]any) (string, amqp.Publ
 		key = s
 	}
 	if v, ok := opts["persistent"]; ok && v != nil {
-		b, err := boolean(v)
+		b, err := push.Bool(v)
 		if err != nil {
 			return "", msg, fmt.Errorf("amqppush: persistent: %w", err)
 		}
@@ -246,26 +246,26 @@ func applyAttribute(msg *amqp.Publishing, k string, v any) error {
 	var err error
 	switch k {
 	case "content_type":
-		msg.ContentType, err = str(v)
+		msg.ContentType, err = push.String(v)
 	case "content_encoding":
-		msg.ContentEncoding, err = str(v)
+		msg.ContentEncoding, err = push.String(v)
 	case "correlation_id":
-		msg.CorrelationId, err = str(v)
+		msg.CorrelationId, err = push.String(v)
 	case "reply_to":
-		msg.ReplyTo, err = str(v)
+		msg.ReplyTo, err = push.String(v)
 	case "expiration":
-		msg.Expiration, err = str(v)
+		msg.Expiration, err = push.String(v)
 	case "message_id":
-		msg.MessageId, err = str(v)
+		msg.MessageId, err = push.String(v)
 	case "type":
-		msg.Type, err = str(v)
+		msg.Type, err = push.String(v)
 	case "user_id":
-		msg.UserId, err = str(v)
+		msg.UserId, err = push.String(v)
 	case "app_id":
-		msg.AppId, err = str(v)
+		msg.AppId, err = push.String(v)
 	case "delivery_mode":
 		var n int
-		if n, err = integer(v); err == nil {
+		if n, err = push.Int(v); err == nil {
 			if n != int(amqp.Transient) && n != int(amqp.Persistent) {
 				return fmt.Errorf("want 1 (transient) or 2 (persistent), got %d", n)
 			}
@@ -273,7 +273,7 @@ func applyAttribute(msg *amqp.Publishing, k string, v any) error {
 		}
 	case "priority":
 		var n int
-		if n, err = integer(v); err == nil {
+		if n, err = push.Int(v); err == nil {
 			if n < 0 || n > math.MaxUint8 {
 				return fmt.Errorf("%d is out of range (0..255)", n)
 			}
@@ -285,7 +285,7 @@ func applyAttribute(msg *amqp.Publishing, k string, v any) error {
 			return nil
 		}
 		var n int
-		if n, err = integer(v); err == nil {
+		if n, err = push.Int(v); err == nil {
 			msg.Timestamp = time.Unix(int64(n), 0)
 		}
 	case "headers":

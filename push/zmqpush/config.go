@@ -24,11 +24,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/heraldws/herald/push"
 )
 
 // Defaults applied to zero fields of Config.
@@ -170,13 +171,13 @@ func ParseConfig(m map[string]any) (Config, error) {
 		var err error
 		switch k {
 		case "host":
-			c.Host, err = asString(v)
+			c.Host, err = push.String(v)
 		case "port":
-			c.Port, err = asInt(v)
+			c.Port, err = push.Int(v)
 		case "protocol":
-			c.Protocol, err = asString(v)
+			c.Protocol, err = push.String(v)
 		case "persistent":
-			c.Persistent, err = asBool(v)
+			c.Persistent, err = push.Bool(v)
 		case "linger":
 			c.Linger, err = asLinger(v)
 		case "default", "enabled":
@@ -197,58 +198,6 @@ func ParseConfig(m map[string]any) (Config, error) {
 	return c, nil
 }
 
-func asString(v any) (string, error) {
-	switch s := v.(type) {
-	case string:
-		return s, nil
-	case nil:
-		return "", nil
-	}
-	return "", fmt.Errorf("want a string, got %T", v)
-}
-
-func asInt(v any) (int, error) {
-	switch n := v.(type) {
-	case int:
-		return n, nil
-	case int64:
-		return int(n), nil
-	case uint64:
-		if n > math.MaxInt32 {
-			return 0, fmt.Errorf("%d is too large", n)
-		}
-		return int(n), nil
-	case float64:
-		if n != math.Trunc(n) || math.Abs(n) > math.MaxInt32 {
-			return 0, fmt.Errorf("want an integer, got %v", n)
-		}
-		return int(n), nil
-	case string:
-		i, err := strconv.Atoi(strings.TrimSpace(n))
-		if err != nil {
-			return 0, fmt.Errorf("want an integer, got %q", n)
-		}
-		return i, nil
-	case nil:
-		return 0, nil
-	}
-	return 0, fmt.Errorf("want an integer, got %T", v)
-}
-
-func asBool(v any) (bool, error) {
-	switch b := v.(type) {
-	case bool:
-		return b, nil
-	case string:
-		p, err := strconv.ParseBool(b)
-		if err != nil {
-			return false, fmt.Errorf("want a boolean, got %q", b)
-		}
-		return p, nil
-	}
-	return false, fmt.Errorf("want a boolean, got %T", v)
-}
-
 // asLinger reads milliseconds (a number) or a Go duration string; any
 // negative value means forever.
 func asLinger(v any) (time.Duration, error) {
@@ -260,7 +209,7 @@ func asLinger(v any) (time.Duration, error) {
 			return d, nil
 		}
 	}
-	ms, err := asInt(v)
+	ms, err := push.Int(v)
 	if err != nil {
 		return 0, fmt.Errorf("want milliseconds or a duration such as \"2s\": %w", err)
 	}
