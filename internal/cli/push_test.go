@@ -106,30 +106,7 @@ func TestPushViaAMQPThroughServe(t *testing.T) {
 	name := "herald_cli_test_" + strconv.Itoa(port)
 	cfg := pushConfig(t, port, fmt.Sprintf("pushers:\n  amqp:\n    host: 127.0.0.1\n    login: guest\n    password: guest\n    queue_name: %s\n    exchange_name: herald_cli_test\n    connection_name: %s\n", name, name))
 	t.Cleanup(func() { exec.Command("rabbitmqctl", "delete_queue", name).Run() })
-	r := startServe(t, "-c", cfg)
-	c := subscribeOro(t, r)
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(r.log.String(), "push handler started") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no push handler:\n%s", r.log.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	// The consumer may still be declaring its queue: retry until the
-	// message arrives.
-	var got string
-	for got == "" && time.Now().Before(deadline) {
-		if _, err := runOut(t, "push", "-c", cfg, "--via", "amqp", "oro_sync.maintenance", `{"via":"amqp"}`); err != nil {
-			t.Fatalf("push --via amqp: %v", err)
-		}
-		c.conn.SetReadDeadline(time.Now().Add(time.Second))
-		if op, payload, err := c.rd.ReadMessage(); err == nil && op == ws.OpText {
-			got = string(payload)
-		}
-	}
-	if got != `[8,"oro/maintenance",{"via":"amqp"}]` {
-		t.Fatalf("amqp push delivered %q\n%s", got, r.log.String())
-	}
+	pushUntilDelivered(t, cfg, "amqp")
 }
 
 // `herald serve` binds pushers.zmq's PULL socket and `herald push --via
@@ -137,6 +114,14 @@ func TestPushViaAMQPThroughServe(t *testing.T) {
 func TestPushViaZMQThroughServe(t *testing.T) {
 	port := freePort(t)
 	cfg := pushConfig(t, port, fmt.Sprintf("pushers:\n  zmq:\n    host: 127.0.0.1\n    port: %d\n    linger: 1000\n", freePort(t)))
+	pushUntilDelivered(t, cfg, "zmq")
+}
+
+// pushUntilDelivered runs herald serve with cfg and pushes through `herald
+// push --via via` until a subscriber gets the message: the push handler
+// may still be connecting or binding when the first push goes out.
+func pushUntilDelivered(t *testing.T, cfg, via string) {
+	t.Helper()
 	r := startServe(t, "-c", cfg)
 	c := subscribeOro(t, r)
 	deadline := time.Now().Add(10 * time.Second)
@@ -146,17 +131,18 @@ func TestPushViaZMQThroughServe(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	data := fmt.Sprintf(`{"via":%q}`, via)
 	var got string
 	for got == "" && time.Now().Before(deadline) {
-		if _, err := runOut(t, "push", "-c", cfg, "--via", "zmq", "oro_sync.maintenance", `{"via":"zmq"}`); err != nil {
-			t.Fatalf("push --via zmq: %v", err)
+		if _, err := runOut(t, "push", "-c", cfg, "--via", via, "oro_sync.maintenance", data); err != nil {
+			t.Fatalf("push --via %s: %v", via, err)
 		}
 		c.conn.SetReadDeadline(time.Now().Add(time.Second))
 		if op, payload, err := c.rd.ReadMessage(); err == nil && op == ws.OpText {
 			got = string(payload)
 		}
 	}
-	if got != `[8,"oro/maintenance",{"via":"zmq"}]` {
-		t.Fatalf("zmq push delivered %q\n%s", got, r.log.String())
+	if want := `[8,"oro/maintenance",` + data + `]`; got != want {
+		t.Fatalf("%s push delivered %q, want %q\n%s", via, got, want, r.log.String())
 	}
 }
