@@ -14,6 +14,10 @@ type Memory struct {
 	mu     sync.RWMutex
 	topics map[string]struct{}
 	closed bool
+
+	// delivering serializes Deliver: one publication at a time, as the
+	// Deliver contract says, even when publishers call concurrently.
+	delivering sync.Mutex
 }
 
 var _ Broker = (*Memory)(nil)
@@ -24,7 +28,8 @@ func NewMemory(deliver Deliver) *Memory {
 }
 
 // Publish implements Broker. Delivery happens on the caller's goroutine,
-// under a read lock, so nothing is delivered once Close has returned.
+// under a read lock, so nothing is delivered once Close has returned, and
+// one publication at a time.
 func (m *Memory) Publish(_ context.Context, p Publication) error {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -32,6 +37,8 @@ func (m *Memory) Publish(_ context.Context, p Publication) error {
 		return ErrClosed
 	}
 	if _, ok := m.topics[p.Topic]; ok {
+		m.delivering.Lock()
+		defer m.delivering.Unlock()
 		m.deliver(p)
 	}
 	return nil
