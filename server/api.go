@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/heraldws/herald/broker"
 	"github.com/heraldws/herald/topic"
 )
 
@@ -34,7 +35,7 @@ type APIPublication struct {
 type APIError struct {
 	// Code is a stable machine-readable name: unauthorized, forbidden,
 	// api_disabled, bad_request, too_large, no_route, unknown_route,
-	// bad_params, refused, method_not_allowed.
+	// bad_params, refused, method_not_allowed, unavailable.
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	status  int
@@ -184,6 +185,8 @@ func (s *Server) apiPublishOne(ctx context.Context, p *APIPublication) apiResult
 		return apiResult{Topic: name, OK: true}
 	case errors.Is(err, ErrNoRoute):
 		return apiResult{Topic: name, Error: apiErr(http.StatusNotFound, "no_route", "no route matches the topic %q", name)}
+	case errors.Is(err, broker.ErrUnavailable):
+		return apiResult{Topic: name, Error: apiErr(http.StatusServiceUnavailable, "unavailable", "the broker is unavailable: nothing was published; retry later")}
 	default:
 		return apiResult{Topic: name, Error: apiErr(http.StatusForbidden, "refused", "%v", err)}
 	}

@@ -21,14 +21,12 @@ var (
 
 // OnPublish implements PublishHandler.
 func (Broadcast) OnPublish(_ context.Context, _ Session, t *Topic, p *PublishEvent) error {
-	t.Broadcast(p.Event, p.Exclude, p.Eligible)
-	return nil
+	return t.Broadcast(p.Event, p.Exclude, p.Eligible)
 }
 
 // OnPush implements PushHandler.
 func (Broadcast) OnPush(_ context.Context, t *Topic, p *PushEvent) error {
-	t.Broadcast(p.Data, p.Exclude, p.Eligible)
-	return nil
+	return t.Broadcast(p.Data, p.Exclude, p.Eligible)
 }
 
 // Secured is the built-in handler "secured", Oro's SecuredTopic (and, with
@@ -115,7 +113,7 @@ func (h Ping) Timers(*Topic) []Timer {
 	if len(msg) == 0 {
 		msg = DefaultPingMessage
 	}
-	return []Timer{{Name: "ping", Every: interval, Func: func(t *Topic) { t.Broadcast(msg, nil, nil) }}}
+	return []Timer{{Name: "ping", Every: interval, Func: func(t *Topic) { t.BroadcastLocal(msg, nil, nil) }}}
 }
 
 // OnPublish implements PublishHandler: publications are dropped.

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/heraldws/herald/broker"
 	"github.com/heraldws/herald/topic"
 	"github.com/heraldws/herald/wamp"
 )
@@ -97,6 +98,11 @@ type Config struct {
 	// BlockedIPs lists the addresses whose connections Listener drops
 	// before any HTTP response.
 	BlockedIPs []netip.Prefix
+
+	// Broker builds the broker that carries publications between nodes,
+	// given the function that delivers them to this node. Nil means an
+	// in-memory broker: one node.
+	Broker func(deliver broker.Deliver) (broker.Broker, error)
 
 	// Logger receives the server's logs. Zero means slog.Default().
 	Logger *slog.Logger

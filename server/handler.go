@@ -111,11 +111,19 @@ type Topic struct {
 	Params map[string]string
 }
 
-// Broadcast sends event to the topic's subscribers, skipping the session
-// ids in exclude and, when eligible is not empty, everyone not in it. It
-// returns the number of subscribers sent the event.
-func (t *Topic) Broadcast(event json.RawMessage, exclude, eligible []string) int {
-	return t.srv.Publish(Publication{Topic: t.Name, Event: event, Exclude: exclude, Eligible: eligible})
+// Broadcast sends event to the topic's subscribers on every node, skipping
+// the session ids in exclude and, when eligible is not empty, everyone not
+// in it. An error (wrapping broker.ErrUnavailable while the broker is
+// down) means nobody was sent the event.
+func (t *Topic) Broadcast(event json.RawMessage, exclude, eligible []string) error {
+	return t.srv.Publish(context.Background(), Publication{Topic: t.Name, Event: event, Exclude: exclude, Eligible: eligible})
+}
+
+// BroadcastLocal sends event to the topic's subscribers on this node only
+// (what a periodic timer wants: every node runs its own) and returns how
+// many were sent it.
+func (t *Topic) BroadcastLocal(event json.RawMessage, exclude, eligible []string) int {
+	return t.srv.fanout(Publication{Topic: t.Name, Event: event, Exclude: exclude, Eligible: eligible})
 }
 
 // Subscribers returns the number of subscribers of the topic on this node.

@@ -26,6 +26,8 @@ type metrics struct {
 	webhookFailures   *prometheus.CounterVec
 	apiRequests       *prometheus.CounterVec
 	pushes            *prometheus.CounterVec
+	brokerFailures    prometheus.Counter
+	brokerReady       prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -73,14 +75,21 @@ func newMetrics() *metrics {
 		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "herald_pushes_total", Help: "Messages received from push handlers, by provider and outcome (success or fail).",
 		}, []string{"provider", "outcome"}),
+		brokerFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_broker_publish_failures_total", Help: "Publications the broker could not carry (nothing was delivered).",
+		}),
+		brokerReady: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "herald_broker_ready", Help: "1 while the broker can carry publications.",
+		}),
 	}
 	m.registry.MustRegister(
 		m.connections, m.connectionsTotal, m.subscriptions, m.topics,
 		m.messagesIn, m.messagesOut, m.bytesIn, m.bytesOut, m.publications,
-		m.slowConsumers, m.handshakeFailures, m.webhookFailures, m.apiRequests, m.pushes,
+		m.slowConsumers, m.handshakeFailures, m.webhookFailures, m.apiRequests, m.pushes, m.brokerFailures, m.brokerReady,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	m.brokerReady.Set(1)
 	for _, reason := range handshakeFailureReasons {
 		m.handshakeFailures.WithLabelValues(reason)
 	}

@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/heraldws/herald/broker"
 	"github.com/heraldws/herald/internal/ws"
 	"github.com/heraldws/herald/wamp"
 )
@@ -48,6 +49,10 @@ type Server struct {
 	mux       *http.ServeMux
 	bindings  map[string]Binding
 	timers    topicTimers
+	broker    broker.Broker
+
+	resyncStop chan struct{}
+	resyncDone chan struct{}
 
 	admitted atomic.Int64 // connection slots taken, handshakes included
 
@@ -100,6 +105,23 @@ func New(cfg Config) (*Server, error) {
 		w.Header().Set("X-Powered-By", s.poweredBy)
 		http.Error(w, "This is a WebSocket (WAMP) endpoint: connect with a WebSocket client.", http.StatusUpgradeRequired)
 	})
+	newBroker := cfg.Broker
+	if newBroker == nil {
+		newBroker = func(d broker.Deliver) (broker.Broker, error) { return broker.NewMemory(d), nil }
+	}
+	if s.broker, err = newBroker(s.deliver); err != nil {
+		return nil, fmt.Errorf("server: starting the broker: %w", err)
+	}
+	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if !s.broker.Ready() {
+			http.Error(w, "not ready: the broker is unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	s.resyncStop, s.resyncDone = make(chan struct{}), make(chan struct{})
+	go s.resync()
 	if cfg.KeepalivePing {
 		s.keepaliveStop = make(chan struct{})
 		s.keepaliveDone = make(chan struct{})
@@ -148,11 +170,31 @@ type Publication struct {
 // looks its recipients up by session id instead of scanning the topic.
 const eligibleLookupMax = 64
 
-// Publish delivers p to the local subscribers of p.Topic and returns how
+// Publish sends p through the broker to the subscribers of p.Topic on
+// every node, this one included. It fails, wrapping broker.ErrUnavailable,
+// while the broker cannot carry it; nothing is then delivered anywhere.
+func (s *Server) Publish(ctx context.Context, p Publication) error {
+	err := s.broker.Publish(ctx, broker.Publication{
+		Topic: p.Topic, Payload: p.Event, Exclude: p.Exclude, Eligible: p.Eligible, Origin: s.ids.nodeID(),
+	})
+	if err != nil {
+		s.metrics.brokerFailures.Inc()
+		return fmt.Errorf("server: publishing to %q: %w", p.Topic, err)
+	}
+	return nil
+}
+
+// deliver is the broker's Deliver: a publication for a topic this node
+// subscribes to, from any node.
+func (s *Server) deliver(p broker.Publication) {
+	s.fanout(Publication{Topic: p.Topic, Event: p.Payload, Exclude: p.Exclude, Eligible: p.Eligible})
+}
+
+// fanout delivers p to the local subscribers of p.Topic and returns how
 // many were sent the event. The event is encoded and framed once; every
-// subscriber gets the same bytes. Publish never waits for a subscriber: one
+// subscriber gets the same bytes. It never waits for a subscriber: one
 // whose queue is full is closed as a slow consumer.
-func (s *Server) Publish(p Publication) int {
+func (s *Server) fanout(p Publication) int {
 	frame, err := encodeFrame(wamp.V1{}, &wamp.Event{Topic: p.Topic, Event: p.Event})
 	if err != nil {
 		s.log.Error("encoding event", "topic", p.Topic, "err", err)
@@ -233,6 +275,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		<-s.keepaliveDone
 	}
 	s.timers.close()
+	close(s.resyncStop)
+	<-s.resyncDone
+	defer s.broker.Close(context.WithoutCancel(ctx))
 	for _, sess := range open {
 		sess.close(ws.CloseGoingAway, "server shutting down")
 	}
@@ -284,10 +329,10 @@ func (s *Server) addSession(sess *session) bool {
 }
 
 func (s *Server) removeSession(sess *session) {
+	s.release() // first, so that a session no longer listed never holds a slot
 	s.mu.Lock()
 	delete(s.byID, sess.id)
 	s.mu.Unlock()
-	s.release()
 	s.metrics.connections.Dec()
 	sess.log.Debug("session closed", "slow_consumer", sess.slow.Load())
 }
@@ -305,6 +350,10 @@ func (s *Server) subscribe(sub subscription, sess *session) {
 	}
 	if newTopic {
 		s.metrics.topics.Inc()
+		if err := s.broker.Subscribe(context.Background(), sub.topic.Name); err != nil {
+			// The resync loop subscribes it once the broker is back.
+			s.log.Warn("broker subscribe failed; retried when the broker is back", "topic", sub.topic.Name, "err", err)
+		}
 		if h, ok := sub.binding.Handler.(TimerHandler); ok {
 			s.timers.sync(sub.topic, h)
 		}
@@ -318,6 +367,7 @@ func (s *Server) unsubscribe(sub subscription, sess *session) {
 	}
 	if gone {
 		s.metrics.topics.Dec()
+		s.broker.Unsubscribe(context.Background(), sub.topic.Name)
 		if h, ok := sub.binding.Handler.(TimerHandler); ok {
 			s.timers.sync(sub.topic, h)
 		}
@@ -393,4 +443,58 @@ func contains(list []string, id string) bool {
 		}
 	}
 	return false
+}
+
+// resync subscribes the broker again to every local topic each time the
+// broker becomes ready after an outage, so topics whose subscription
+// failed while it was down receive publications again.
+func (s *Server) resync() {
+	defer close(s.resyncDone)
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	wasReady := s.broker.Ready()
+	for {
+		select {
+		case <-s.resyncStop:
+			return
+		case <-t.C:
+		}
+		ready := s.broker.Ready()
+		if ready == wasReady {
+			continue
+		}
+		wasReady = ready
+		s.metrics.brokerReady.Set(boolGauge(ready))
+		if !ready {
+			s.log.Warn("broker unavailable: publications fail until it is back")
+			continue
+		}
+		topics := s.localTopics()
+		for _, topic := range topics {
+			if err := s.broker.Subscribe(context.Background(), topic); err != nil {
+				s.log.Warn("broker resubscribe failed", "topic", topic, "err", err)
+			}
+		}
+		s.log.Info("broker available again", "topics_resubscribed", len(topics))
+	}
+}
+
+func (s *Server) localTopics() []string {
+	var out []string
+	for i := range s.hub.shards {
+		sh := &s.hub.shards[i]
+		sh.mu.RLock()
+		for name := range sh.topics {
+			out = append(out, name)
+		}
+		sh.mu.RUnlock()
+	}
+	return out
+}
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

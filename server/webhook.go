@@ -187,8 +187,7 @@ func (w *Webhook) OnPublish(ctx context.Context, s Session, t *Topic, p *Publish
 			event = resp.Payload
 		}
 	}
-	t.Broadcast(event, p.Exclude, p.Eligible)
-	return nil
+	return t.Broadcast(event, p.Exclude, p.Eligible)
 }
 
 // OnPush implements PushHandler, as OnPublish.
@@ -206,8 +205,7 @@ func (w *Webhook) OnPush(ctx context.Context, t *Topic, p *PushEvent) error {
 			data = resp.Payload
 		}
 	}
-	t.Broadcast(data, p.Exclude, p.Eligible)
-	return nil
+	return t.Broadcast(data, p.Exclude, p.Eligible)
 }
 
 // OnCall implements CallHandler: the answer's result, or its error.

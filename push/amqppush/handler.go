@@ -11,6 +11,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/heraldws/herald/broker"
 	"github.com/heraldws/herald/push"
 	"github.com/heraldws/herald/server"
 )
@@ -21,10 +22,11 @@ const Name = "amqp"
 
 // ErrUnavailable may be wrapped by a Sink's error to say that the message
 // is not at fault and must be retried: the Handler requeues it instead of
-// rejecting it. Errors wrapping context.Canceled or
-// server.ErrServerClosed, and any error returned once Run's context has
-// ended, are treated the same way.
-var ErrUnavailable = errors.New("amqppush: sink unavailable")
+// rejecting it. It is broker.ErrUnavailable, which herald's server wraps
+// while its broker is down, so RabbitMQ redelivers those messages. Errors
+// wrapping context.Canceled or server.ErrServerClosed, and any error
+// returned once Run's context has ended, are treated the same way.
+var ErrUnavailable = broker.ErrUnavailable
 
 // closeTimeout bounds the closing handshake of a connection.
 const closeTimeout = 2 * time.Second
