@@ -127,6 +127,7 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		APIKey:            cfg.API.Key,
 		APIMaxBody:        int64(cfg.API.MaxBodySize),
 		BlockedIPs:        blocked,
+		Broker:            brokerFactory(cfg.Broker, cfg.Server.NodeID, log),
 		Logger:            log,
 	})
 	if err != nil {
@@ -156,6 +157,9 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	}
 	if cfg.API.Key == "" {
 		log.Info("the HTTP API is off (no api.key)")
+	}
+	if cfg.Broker.Type != "" && cfg.Broker.Type != "memory" {
+		log.Info("broker", "type", cfg.Broker.Type, "url", cfg.Broker.URL)
 	}
 	if rt.router == nil {
 		log.Warn("no routing configured (server.router.resources): every topic is an open broadcast topic, PUBLISH broadcasts to its subscribers and CALL answers CALLERROR")

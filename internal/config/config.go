@@ -59,6 +59,8 @@ type Config struct {
 	Auth Auth `yaml:"auth"`
 	// API configures the HTTP publish API.
 	API API `yaml:"api"`
+	// Broker connects several herald nodes.
+	Broker Broker `yaml:"broker"`
 	// Pushers configures the AMQP, ZMQ and WAMP pushers and push
 	// handlers.
 	Pushers Pushers `yaml:"pushers"`

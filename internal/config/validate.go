@@ -81,6 +81,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateRouting()...)
 	errs = append(errs, c.validateAuth()...)
 	errs = append(errs, c.validatePushers()...)
+	errs = append(errs, c.validateBroker()...)
 	return errors.Join(errs...)
 }
 
