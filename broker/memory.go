@@ -11,34 +11,34 @@ import (
 type Memory struct {
 	deliver Deliver
 
-	mu     sync.RWMutex
-	topics map[string]struct{}
+	mu sync.RWMutex
+	// topics maps each subscribed topic to the lock that serializes its
+	// deliveries: one publication at a time per topic, as the Deliver
+	// contract says, while publications to different topics go in
+	// parallel.
+	topics map[string]*sync.Mutex
 	closed bool
-
-	// delivering serializes Deliver: one publication at a time, as the
-	// Deliver contract says, even when publishers call concurrently.
-	delivering sync.Mutex
 }
 
 var _ Broker = (*Memory)(nil)
 
 // NewMemory returns a Memory broker delivering to deliver.
 func NewMemory(deliver Deliver) *Memory {
-	return &Memory{deliver: deliver, topics: map[string]struct{}{}}
+	return &Memory{deliver: deliver, topics: map[string]*sync.Mutex{}}
 }
 
 // Publish implements Broker. Delivery happens on the caller's goroutine,
 // under a read lock, so nothing is delivered once Close has returned, and
-// one publication at a time.
+// one publication at a time per topic.
 func (m *Memory) Publish(_ context.Context, p Publication) error {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if m.closed {
 		return ErrClosed
 	}
-	if _, ok := m.topics[p.Topic]; ok {
-		m.delivering.Lock()
-		defer m.delivering.Unlock()
+	if topic := m.topics[p.Topic]; topic != nil {
+		topic.Lock()
+		defer topic.Unlock()
 		m.deliver(p)
 	}
 	return nil
@@ -51,7 +51,9 @@ func (m *Memory) Subscribe(_ context.Context, topic string) error {
 	if m.closed {
 		return ErrClosed
 	}
-	m.topics[topic] = struct{}{}
+	if m.topics[topic] == nil {
+		m.topics[topic] = &sync.Mutex{}
+	}
 	return nil
 }
 
@@ -75,6 +77,6 @@ func (m *Memory) Close(context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.closed = true
-	m.topics = map[string]struct{}{}
+	m.topics = map[string]*sync.Mutex{}
 	return nil
 }
