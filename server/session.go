@@ -43,10 +43,9 @@ type session struct {
 	mu     sync.Mutex
 	topics map[string]subscription
 
-	closing     atomic.Bool // a CLOSE was queued or the connection dropped
-	slow        atomic.Bool // closed as a slow consumer
-	awaitPong   atomic.Bool // a keepalive PING is unanswered
-	closeSentAt atomic.Int64
+	closing   atomic.Bool // a CLOSE was queued or the connection dropped
+	slow      atomic.Bool // closed as a slow consumer
+	awaitPong atomic.Bool // a keepalive PING is unanswered
 }
 
 // subscription is one topic a session subscribes to, with the route and
@@ -128,7 +127,6 @@ func (s *session) close(code uint16, reason string) {
 	if !s.closing.CompareAndSwap(false, true) {
 		return
 	}
-	s.closeSentAt.Store(time.Now().UnixNano())
 	frame := ws.AppendFrame(nil, ws.OpClose, ws.ClosePayload(code, reason))
 	s.out.pushFinal(frame)
 	s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.CloseGrace))
