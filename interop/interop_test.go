@@ -119,6 +119,7 @@ func (b *syncBuffer) String() string {
 type herald struct {
 	host, port string
 	log        *syncBuffer
+	config     string // the -c file, when one was given
 }
 
 func (h *herald) addr() string  { return net.JoinHostPort(h.host, h.port) }
@@ -140,6 +141,11 @@ func freePort(t *testing.T) string {
 func startHerald(t *testing.T, extraArgs ...string) *herald {
 	t.Helper()
 	h := &herald{host: "127.0.0.1", port: freePort(t), log: &syncBuffer{}}
+	for i, a := range extraArgs {
+		if a == "-c" && i+1 < len(extraArgs) {
+			h.config = extraArgs[i+1]
+		}
+	}
 	cmd := exec.Command(heraldBin, append([]string{"serve", "-a", h.host, "-p", h.port}, extraArgs...)...)
 	cmd.Stdout = h.log
 	cmd.Stderr = h.log
