@@ -177,6 +177,29 @@ pushers:
 				return true
 			})
 
+			// Every node lists the three nodes and their connections.
+			eventually(t, "/api/info lists the cluster", 15*time.Second, func() bool {
+				req, _ := http.NewRequest("GET", "http://"+nodes[2].addr()+"/api/info", nil)
+				req.Header.Set("X-API-Key", "cluster-key")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					return false
+				}
+				defer resp.Body.Close()
+				var info struct {
+					Nodes []struct{ Connections int } `json:"nodes"`
+				}
+				if json.NewDecoder(resp.Body).Decode(&info) != nil || len(info.Nodes) != 3 {
+					return false
+				}
+				for _, n := range info.Nodes {
+					if n.Connections != 2 {
+						return false
+					}
+				}
+				return true
+			})
+
 			// WAMP on node 0, the API on node 1, RabbitMQ into all three.
 			const n = 8
 			pub, err := client.Dial(context.Background(), nodes[0].wsURL(), client.Options{})

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/heraldws/herald/broker"
 	"github.com/heraldws/herald/topic"
@@ -61,6 +62,9 @@ type apiInfo struct {
 	Connections   int            `json:"connections"`
 	Subscriptions int            `json:"subscriptions"`
 	Topics        []apiTopicInfo `json:"topics"`
+	// Nodes lists every node of the cluster heard from recently, this one
+	// included, with its own counts.
+	Nodes []NodeInfo `json:"nodes"`
 }
 
 type apiTopicInfo struct {
@@ -193,7 +197,7 @@ func (s *Server) apiPublishOne(ctx context.Context, p *APIPublication) apiResult
 }
 
 func (s *Server) apiInfo(*http.Request, []byte) (any, *APIError) {
-	info := apiInfo{Node: s.ids.nodeID(), Version: Version, Topics: []apiTopicInfo{}}
+	info := apiInfo{Node: s.ids.nodeID(), Version: Version, Topics: []apiTopicInfo{}, Nodes: s.nodes.list(time.Now())}
 	s.mu.Lock()
 	info.Connections = len(s.byID)
 	s.mu.Unlock()

@@ -155,4 +155,16 @@ func TestAPIBatchAndInfo(t *testing.T) {
 	if node, _ := info["node"].(string); len(node) != 8 || !strings.HasPrefix(p.session, node) {
 		t.Fatalf("node %v for session %s", info["node"], p.session)
 	}
+	// A single node lists itself among the cluster's nodes.
+	nodes, _ := info["nodes"].([]any)
+	if len(nodes) != 1 || nodes[0].(map[string]any)["node"] != info["node"] {
+		t.Fatalf("nodes %v", info["nodes"])
+	}
+	// Nobody may publish on the nodes' own topic (without routing, where
+	// every topic is otherwise open).
+	open := dial(t, startServer(t, Config{}).addr)
+	open.send(`[7,"\u0000herald/nodes",{"node":"forged"}]`)
+	if got := open.sync(); len(got) != 1 || !strings.Contains(got[0], "reserved") {
+		t.Fatalf("publishing on the reserved topic got %q", got)
+	}
 }

@@ -99,6 +99,10 @@ type Config struct {
 	// before any HTTP response.
 	BlockedIPs []netip.Prefix
 
+	// NodeAnnounceInterval is how often this node announces its stats to
+	// the cluster, for /api/info. Zero means 2 s.
+	NodeAnnounceInterval time.Duration
+
 	// Broker builds the broker that carries publications between nodes,
 	// given the function that delivers them to this node. Nil means an
 	// in-memory broker: one node.

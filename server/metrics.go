@@ -28,6 +28,7 @@ type metrics struct {
 	pushes            *prometheus.CounterVec
 	brokerFailures    prometheus.Counter
 	brokerReady       prometheus.Gauge
+	nodeIDCollisions  prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -78,6 +79,9 @@ func newMetrics() *metrics {
 		brokerFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "herald_broker_publish_failures_total", Help: "Publications the broker could not carry (nothing was delivered).",
 		}),
+		nodeIDCollisions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_node_id_collisions_total", Help: "Announcements of this node's id by another process (session ids may collide).",
+		}),
 		brokerReady: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "herald_broker_ready", Help: "1 while the broker can carry publications.",
 		}),
@@ -85,7 +89,7 @@ func newMetrics() *metrics {
 	m.registry.MustRegister(
 		m.connections, m.connectionsTotal, m.subscriptions, m.topics,
 		m.messagesIn, m.messagesOut, m.bytesIn, m.bytesOut, m.publications,
-		m.slowConsumers, m.handshakeFailures, m.webhookFailures, m.apiRequests, m.pushes, m.brokerFailures, m.brokerReady,
+		m.slowConsumers, m.handshakeFailures, m.webhookFailures, m.apiRequests, m.pushes, m.brokerFailures, m.brokerReady, m.nodeIDCollisions,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

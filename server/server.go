@@ -54,6 +54,10 @@ type Server struct {
 	resyncStop chan struct{}
 	resyncDone chan struct{}
 
+	nodes        nodes
+	announceStop chan struct{}
+	announceDone chan struct{}
+
 	admitted atomic.Int64 // connection slots taken, handshakes included
 
 	mu           sync.Mutex // guards byID and the shutting-down transition
@@ -122,6 +126,12 @@ func New(cfg Config) (*Server, error) {
 	})
 	s.resyncStop, s.resyncDone = make(chan struct{}), make(chan struct{})
 	go s.resync()
+	s.nodes.instance, s.nodes.interval = newInstanceID(), cfg.NodeAnnounceInterval
+	if s.nodes.interval <= 0 {
+		s.nodes.interval = DefaultNodeAnnounceInterval
+	}
+	s.announceStop, s.announceDone = make(chan struct{}), make(chan struct{})
+	go s.announceLoop(s.announceStop, s.announceDone)
 	if cfg.KeepalivePing {
 		s.keepaliveStop = make(chan struct{})
 		s.keepaliveDone = make(chan struct{})
@@ -174,6 +184,9 @@ const eligibleLookupMax = 64
 // every node, this one included. It fails, wrapping broker.ErrUnavailable,
 // while the broker cannot carry it; nothing is then delivered anywhere.
 func (s *Server) Publish(ctx context.Context, p Publication) error {
+	if p.Topic == nodesTopic {
+		return fmt.Errorf("server: %q is reserved for herald's own use", p.Topic)
+	}
 	err := s.broker.Publish(ctx, broker.Publication{
 		Topic: p.Topic, Payload: p.Event, Exclude: p.Exclude, Eligible: p.Eligible, Origin: s.ids.nodeID(),
 	})
@@ -187,6 +200,10 @@ func (s *Server) Publish(ctx context.Context, p Publication) error {
 // deliver is the broker's Deliver: a publication for a topic this node
 // subscribes to, from any node.
 func (s *Server) deliver(p broker.Publication) {
+	if p.Topic == nodesTopic {
+		s.heard(p)
+		return
+	}
 	s.fanout(Publication{Topic: p.Topic, Event: p.Payload, Exclude: p.Exclude, Eligible: p.Eligible})
 }
 
@@ -277,6 +294,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.timers.close()
 	close(s.resyncStop)
 	<-s.resyncDone
+	close(s.announceStop)
+	<-s.announceDone
 	defer s.broker.Close(context.WithoutCancel(ctx))
 	for _, sess := range open {
 		sess.close(ws.CloseGoingAway, "server shutting down")
@@ -367,7 +386,9 @@ func (s *Server) unsubscribe(sub subscription, sess *session) {
 	}
 	if gone {
 		s.metrics.topics.Dec()
-		s.broker.Unsubscribe(context.Background(), sub.topic.Name)
+		if sub.topic.Name != nodesTopic { // the server's own subscription stays
+			s.broker.Unsubscribe(context.Background(), sub.topic.Name)
+		}
 		if h, ok := sub.binding.Handler.(TimerHandler); ok {
 			s.timers.sync(sub.topic, h)
 		}
@@ -469,13 +490,13 @@ func (s *Server) resync() {
 			s.log.Warn("broker unavailable: publications fail until it is back")
 			continue
 		}
-		topics := s.localTopics()
+		topics := append(s.localTopics(), nodesTopic)
 		for _, topic := range topics {
 			if err := s.broker.Subscribe(context.Background(), topic); err != nil {
 				s.log.Warn("broker resubscribe failed", "topic", topic, "err", err)
 			}
 		}
-		s.log.Info("broker available again", "topics_resubscribed", len(topics))
+		s.log.Info("broker available again", "topics_resubscribed", len(topics)-1)
 	}
 }
 

@@ -22,11 +22,17 @@ type node struct {
 	addr string
 }
 
-func startNode(t *testing.T, url, prefix string) *node {
+func startNode(t *testing.T, url, prefix string, nodeID ...string) *node {
 	t.Helper()
+	id := ""
+	if len(nodeID) > 0 {
+		id = nodeID[0]
+	}
 	srv, err := server.New(server.Config{
-		Logger: quiet(),
-		APIKey: "k",
+		Logger:               quiet(),
+		APIKey:               "k",
+		NodeID:               id,
+		NodeAnnounceInterval: 50 * time.Millisecond,
 		Broker: func(d broker.Deliver) (broker.Broker, error) {
 			return New(Config{URL: url, Prefix: prefix, Logger: quiet()}, d)
 		},
@@ -164,4 +170,27 @@ func TestServerOutageOverRedis(t *testing.T) {
 			t.Fatal("no publication reached b after recovery")
 		}
 	}
+}
+
+// Two processes given the same node id see each other's announcements and
+// say so: their session ids could collide.
+func TestNodeIDCollisionIsReported(t *testing.T) {
+	needRedis(t)
+	prefix := uniquePrefix()
+	a := startNode(t, DefaultURL, prefix, "0badc0de")
+	startNode(t, DefaultURL, prefix, "0badc0de")
+	waitFor(t, "the collision to be counted", 5*time.Second, func() bool {
+		resp, err := http.Get("http://" + a.addr + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		for line := range strings.SplitSeq(string(body), "\n") {
+			if v, ok := strings.CutPrefix(line, "herald_node_id_collisions_total "); ok && v != "0" {
+				return true
+			}
+		}
+		return false
+	})
 }
