@@ -103,6 +103,13 @@ type Config struct {
 	// the cluster, for /api/info. Zero means 2 s.
 	NodeAnnounceInterval time.Duration
 
+	// BrokerSettle is how long a node keeps refusing publications after
+	// its broker comes back from an outage, so that the other nodes have
+	// subscribed again before anything is published: otherwise a
+	// publication (say, an AMQP message held back during the outage) would
+	// reach only the nodes that reconnected first. Zero means 3 s.
+	BrokerSettle time.Duration
+
 	// Broker builds the broker that carries publications between nodes,
 	// given the function that delivers them to this node. Nil means an
 	// in-memory broker: one node.

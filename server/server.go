@@ -53,6 +53,9 @@ type Server struct {
 
 	resyncStop chan struct{}
 	resyncDone chan struct{}
+	// settleUntil is when, in Unix nanoseconds, publications resume after
+	// the broker came back (see Config.BrokerSettle).
+	settleUntil atomic.Int64
 
 	nodes        nodes
 	announceStop chan struct{}
@@ -118,7 +121,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if !s.broker.Ready() {
+		if !s.ready() {
 			http.Error(w, "not ready: the broker is unavailable", http.StatusServiceUnavailable)
 			return
 		}
@@ -186,6 +189,10 @@ const eligibleLookupMax = 64
 func (s *Server) Publish(ctx context.Context, p Publication) error {
 	if p.Topic == nodesTopic {
 		return fmt.Errorf("server: %q is reserved for herald's own use", p.Topic)
+	}
+	if time.Now().UnixNano() < s.settleUntil.Load() {
+		s.metrics.brokerFailures.Inc()
+		return fmt.Errorf("server: publishing to %q: %w: the broker is back, the other nodes are resubscribing", p.Topic, broker.ErrUnavailable)
 	}
 	err := s.broker.Publish(ctx, broker.Publication{
 		Topic: p.Topic, Payload: p.Event, Exclude: p.Exclude, Eligible: p.Eligible, Origin: s.ids.nodeID(),
@@ -471,8 +478,12 @@ func contains(list []string, id string) bool {
 // failed while it was down receive publications again.
 func (s *Server) resync() {
 	defer close(s.resyncDone)
-	t := time.NewTicker(250 * time.Millisecond)
+	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
+	settle := s.cfg.BrokerSettle
+	if settle <= 0 {
+		settle = DefaultBrokerSettle
+	}
 	wasReady := s.broker.Ready()
 	for {
 		select {
@@ -496,8 +507,18 @@ func (s *Server) resync() {
 				s.log.Warn("broker resubscribe failed", "topic", topic, "err", err)
 			}
 		}
-		s.log.Info("broker available again", "topics_resubscribed", len(topics)-1)
+		s.settleUntil.Store(time.Now().Add(settle).UnixNano())
+		s.log.Info("broker available again; publications resume after the settle time", "topics_resubscribed", len(topics)-1, "settle", settle)
 	}
+}
+
+// DefaultBrokerSettle is Config.BrokerSettle's default.
+const DefaultBrokerSettle = 3 * time.Second
+
+// ready reports whether publications can go out: the broker is up and
+// settled after any outage.
+func (s *Server) ready() bool {
+	return s.broker.Ready() && time.Now().UnixNano() >= s.settleUntil.Load()
 }
 
 func (s *Server) localTopics() []string {
