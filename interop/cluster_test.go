@@ -256,7 +256,13 @@ pushers:
 				t.Fatal("an excluded session on another node got the event")
 			}
 
-			// Outage: not ready, API 503, AMQP pushes wait in RabbitMQ.
+			// Outage under load: a publisher posts to node 1 every 10 ms
+			// from before the broker dies until after it is back. Nodes are
+			// not ready and refuse publications during it; AMQP pushes wait
+			// in RabbitMQ; every publication answered 200 reaches every
+			// subscriber exactly once.
+			load := startLoad(nodes[1].addr(), 10*time.Millisecond)
+			time.Sleep(300 * time.Millisecond)
 			b.kill()
 			for _, nd := range nodes {
 				eventually(t, "not ready during the outage", 15*time.Second, func() bool { return httpStatus(nd.addr(), "/readyz") == http.StatusServiceUnavailable })
@@ -286,6 +292,94 @@ pushers:
 				}
 				return true
 			})
+			accepted, refused, failed := load.stop()
+			if failed != nil {
+				t.Fatalf("the publisher under load: %v", failed)
+			}
+			if refused == 0 {
+				t.Errorf("none of the %d publications under load was refused: the outage did not happen under load", len(accepted))
+			}
+			if len(accepted) < 20 {
+				t.Fatalf("only %d publications under load were accepted", len(accepted))
+			}
+			t.Logf("under load: %d publications accepted, %d refused", len(accepted), refused)
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				var missing []string
+				for i, k := range subs {
+					for _, ev := range accepted {
+						if k.count(ev) == 0 {
+							missing = append(missing, fmt.Sprintf("%s on subscriber %d", ev, i))
+						}
+					}
+				}
+				if len(missing) == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("accepted publications under load never arrived: %s", strings.Join(missing, ", "))
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			for i, k := range subs {
+				for _, ev := range accepted {
+					if c := k.count(ev); c != 1 {
+						t.Errorf("subscriber %d got %s %d times, want once", i, ev, c)
+					}
+				}
+			}
 		})
 	}
+}
+
+// loadPublisher posts numbered publications to a node's API at a fixed
+// interval, and records which were accepted.
+type loadPublisher struct {
+	quit     chan struct{}
+	done     chan struct{}
+	accepted []string // the events answered 200, as JSON
+	refused  int      // answered 503
+	err      error    // any other answer
+}
+
+func startLoad(addr string, every time.Duration) *loadPublisher {
+	l := &loadPublisher{quit: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-l.quit:
+				return
+			case <-tick.C:
+			}
+			ev := fmt.Sprintf(`"load-%d"`, i)
+			req, _ := http.NewRequest("POST", "http://"+addr+"/api/publish", strings.NewReader(`{"topic":"acme/cluster","data":`+ev+`}`))
+			req.Header.Set("X-API-Key", "cluster-key")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				l.err = err
+				return
+			}
+			resp.Body.Close()
+			switch resp.StatusCode {
+			case http.StatusOK:
+				l.accepted = append(l.accepted, ev)
+			case http.StatusServiceUnavailable:
+				l.refused++
+			default:
+				l.err = fmt.Errorf("POST /api/publish answered %d", resp.StatusCode)
+				return
+			}
+		}
+	}()
+	return l
+}
+
+// stop ends the publisher and returns what it recorded.
+func (l *loadPublisher) stop() (accepted []string, refused int, err error) {
+	close(l.quit)
+	<-l.done
+	return l.accepted, l.refused, l.err
 }

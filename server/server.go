@@ -56,6 +56,10 @@ type Server struct {
 	// settleUntil is when, in Unix nanoseconds, publications resume after
 	// the broker came back (see Config.BrokerSettle).
 	settleUntil atomic.Int64
+	// brokerUp is the broker's readiness as resync last handled it: a
+	// broker that is back but whose return resync has not handled yet
+	// (topics resubscribed, settle time set) still refuses publications.
+	brokerUp atomic.Bool
 
 	nodes        nodes
 	announceStop chan struct{}
@@ -128,6 +132,8 @@ func New(cfg Config) (*Server, error) {
 		fmt.Fprintln(w, "ready")
 	})
 	s.resyncStop, s.resyncDone = make(chan struct{}), make(chan struct{})
+	s.brokerUp.Store(s.broker.Ready())
+	s.metrics.brokerReady.Set(boolGauge(s.brokerUp.Load()))
 	go s.resync()
 	s.nodes.instance, s.nodes.interval = newInstanceID(), cfg.NodeAnnounceInterval
 	if s.nodes.interval <= 0 {
@@ -190,15 +196,22 @@ func (s *Server) Publish(ctx context.Context, p Publication) error {
 	if p.Topic == nodesTopic {
 		return fmt.Errorf("server: %q is reserved for herald's own use", p.Topic)
 	}
-	if time.Now().UnixNano() < s.settleUntil.Load() {
+	if !s.brokerUp.Load() || time.Now().UnixNano() < s.settleUntil.Load() {
 		s.metrics.brokerFailures.Inc()
-		return fmt.Errorf("server: publishing to %q: %w: the broker is back, the other nodes are resubscribing", p.Topic, broker.ErrUnavailable)
+		return fmt.Errorf("server: publishing to %q: %w: the broker is down, or back while the nodes resubscribe", p.Topic, broker.ErrUnavailable)
 	}
 	err := s.broker.Publish(ctx, broker.Publication{
 		Topic: p.Topic, Payload: p.Event, Exclude: p.Exclude, Eligible: p.Eligible, Origin: s.ids.nodeID(),
 	})
 	if err != nil {
 		s.metrics.brokerFailures.Inc()
+		if errors.Is(err, broker.ErrUnavailable) {
+			// An outage seen here counts even if it ends before resync
+			// polls: its end then brings the resubscription and settle
+			// time like any other.
+			s.brokerUp.Store(false)
+			s.metrics.brokerReady.Set(0)
+		}
 		return fmt.Errorf("server: publishing to %q: %w", p.Topic, err)
 	}
 	return nil
@@ -475,7 +488,9 @@ func contains(list []string, id string) bool {
 
 // resync subscribes the broker again to every local topic each time the
 // broker becomes ready after an outage, so topics whose subscription
-// failed while it was down receive publications again.
+// failed while it was down receive publications again, then sets the
+// settle time and brokerUp. It polls the broker's readiness; an outage too
+// short for a poll to see counts as well when a Publish met it.
 func (s *Server) resync() {
 	defer close(s.resyncDone)
 	t := time.NewTicker(100 * time.Millisecond)
@@ -484,7 +499,6 @@ func (s *Server) resync() {
 	if settle <= 0 {
 		settle = DefaultBrokerSettle
 	}
-	wasReady := s.broker.Ready()
 	for {
 		select {
 		case <-s.resyncStop:
@@ -492,12 +506,12 @@ func (s *Server) resync() {
 		case <-t.C:
 		}
 		ready := s.broker.Ready()
-		if ready == wasReady {
+		if ready == s.brokerUp.Load() {
 			continue
 		}
-		wasReady = ready
 		s.metrics.brokerReady.Set(boolGauge(ready))
 		if !ready {
+			s.brokerUp.Store(false)
 			s.log.Warn("broker unavailable: publications fail until it is back")
 			continue
 		}
@@ -508,6 +522,7 @@ func (s *Server) resync() {
 			}
 		}
 		s.settleUntil.Store(time.Now().Add(settle).UnixNano())
+		s.brokerUp.Store(true)
 		s.log.Info("broker available again; publications resume after the settle time", "topics_resubscribed", len(topics)-1, "settle", settle)
 	}
 }
@@ -518,7 +533,7 @@ const DefaultBrokerSettle = 3 * time.Second
 // ready reports whether publications can go out: the broker is up and
 // settled after any outage.
 func (s *Server) ready() bool {
-	return s.broker.Ready() && time.Now().UnixNano() >= s.settleUntil.Load()
+	return s.broker.Ready() && s.brokerUp.Load() && time.Now().UnixNano() >= s.settleUntil.Load()
 }
 
 func (s *Server) localTopics() []string {

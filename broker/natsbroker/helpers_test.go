@@ -61,7 +61,14 @@ func testLogger() *slog.Logger {
 // newNode returns a Broker on url under prefix, closed at the end of tb.
 func newNode(tb testing.TB, url, prefix string, deliver broker.Deliver) *Broker {
 	tb.Helper()
-	b, err := New(Config{URL: url, Prefix: prefix, NodeID: tb.Name(), Logger: testLogger()}, deliver)
+	return newNodeConfig(tb, Config{URL: url, Prefix: prefix}, deliver)
+}
+
+// newNodeConfig is newNode with more of the Config.
+func newNodeConfig(tb testing.TB, cfg Config, deliver broker.Deliver) *Broker {
+	tb.Helper()
+	cfg.NodeID, cfg.Logger = tb.Name(), testLogger()
+	b, err := New(cfg, deliver)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -24,15 +24,27 @@
 // against a NATS server it stops and starts. While not connected Publish
 // and Subscribe return errors wrapping broker.ErrUnavailable: the reconnect
 // buffer of nats.go is disabled (ReconnectBufSize -1), so nothing is queued
-// in memory to be lost, or sent late, and the caller knows at once. A
-// publication accepted just before the connection drops may still be lost
-// with the connection's socket buffers: that is at most once. A connection
-// that dies without closing is found by pings (every 10 s, 3 unanswered).
+// in memory to be lost, or sent late, and the caller knows at once.
+//
+// Confirmation: core NATS publishing is fire and forget, so Publish waits
+// for the server to confirm it: after writing the publication it joins the
+// next flush round, a PING whose PONG proves the server has read
+// everything written before it (the server hands a publication to its
+// subscribers' connections as it reads it). One round serves every Publish
+// that joined it, so concurrent publishers share one round trip. A
+// publication whose round fails (the connection dropped under it) returns
+// an error wrapping broker.ErrUnavailable, though the server may have
+// delivered it: the caller sees a failure, never a silent loss. Only a NATS
+// server that dies in the instant between confirming and writing to the
+// other nodes' sockets loses a confirmed publication: that is at most
+// once. A connection that dies without closing is found by pings (every
+// 10 s, 3 unanswered).
 // A topic subscribed before the outage stays subscribed through it;
 // Unsubscribe works during it.
 package natsbroker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -63,6 +75,10 @@ type Config struct {
 	NodeID string
 	// Logger receives connection events; slog.Default() when nil.
 	Logger *slog.Logger
+
+	// confirmTimeout bounds a flush round; flushTimeout when zero (tests
+	// shorten it).
+	confirmTimeout time.Duration
 }
 
 // Tuning. Subscribe and Close bound their round trip with flushTimeout
@@ -100,6 +116,13 @@ type Broker struct {
 	// lastLog is when a drop was last logged (UnixNano).
 	dropped, lastLog atomic.Int64
 
+	// Flush rounds confirming publications (see confirm).
+	roundMu        sync.Mutex
+	nextRound      *flushRound // the round Publish calls join; nil when none waits
+	roundsEnd      bool        // set when the flusher has stopped
+	roundWake      chan struct{}
+	confirmTimeout time.Duration // bounds a flush round
+
 	subM sync.Mutex   // serializes Subscribe and Unsubscribe
 	mu   sync.RWMutex // guards subs and closed
 	subs map[string]*nats.Subscription
@@ -134,13 +157,15 @@ func New(cfg Config, deliver broker.Deliver) (*Broker, error) {
 		log = log.With("node", cfg.NodeID)
 	}
 	b := &Broker{
-		prefix:  cfg.Prefix,
-		deliver: deliver,
-		log:     log,
-		msgs:    make(chan *nats.Msg, chanLen),
-		stop:    make(chan struct{}),
-		qWake:   make(chan struct{}, 1),
-		subs:    map[string]*nats.Subscription{},
+		prefix:         cfg.Prefix,
+		deliver:        deliver,
+		log:            log,
+		msgs:           make(chan *nats.Msg, chanLen),
+		stop:           make(chan struct{}),
+		qWake:          make(chan struct{}, 1),
+		roundWake:      make(chan struct{}, 1),
+		confirmTimeout: cmp.Or(cfg.confirmTimeout, flushTimeout),
+		subs:           map[string]*nats.Subscription{},
 	}
 	name := "herald"
 	if cfg.NodeID != "" {
@@ -190,9 +215,10 @@ func New(cfg Config, deliver broker.Deliver) (*Broker, error) {
 	if nc.Status() != nats.CONNECTED {
 		log.Warn("nats: not connected yet; retrying", "url", cfg.URL)
 	}
-	b.done.Add(2)
+	b.done.Add(3)
 	go b.pump()
 	go b.run()
+	go b.flusher()
 	return b, nil
 }
 
@@ -370,10 +396,10 @@ func (b *Broker) connErr(op, topic string, err error) error {
 	return fmt.Errorf("natsbroker: %s %q: %w", op, topic, err)
 }
 
-// Publish implements broker.Broker. It returns once the publication is
-// handed to the connection (NATS orders the publications of a connection);
-// while disconnected it returns an error wrapping broker.ErrUnavailable
-// and sends nothing.
+// Publish implements broker.Broker. It returns once the NATS server has
+// confirmed it (see Confirmation in the package documentation); NATS
+// orders the publications of a connection. While disconnected it returns
+// an error wrapping broker.ErrUnavailable and sends nothing.
 func (b *Broker) Publish(ctx context.Context, p broker.Publication) error {
 	if b.isClosed() {
 		return broker.ErrClosed
@@ -398,7 +424,88 @@ func (b *Broker) Publish(ctx context.Context, p broker.Publication) error {
 	if err := b.nc.Publish(subj, data); err != nil {
 		return b.connErr("publish", p.Topic, err)
 	}
+	return b.confirm(ctx, p.Topic)
+}
+
+// flushRound is one PING/PONG round trip shared by the Publish calls that
+// joined it; err is set before done is closed.
+type flushRound struct {
+	done chan struct{}
+	err  error
+}
+
+// confirm waits until the NATS server has read what this connection wrote
+// before the call (see the package documentation).
+func (b *Broker) confirm(ctx context.Context, topic string) error {
+	b.roundMu.Lock()
+	if b.roundsEnd {
+		b.roundMu.Unlock()
+		return broker.ErrClosed
+	}
+	r := b.nextRound
+	if r == nil {
+		r = &flushRound{done: make(chan struct{})}
+		b.nextRound = r
+	}
+	b.roundMu.Unlock()
+	select {
+	case b.roundWake <- struct{}{}:
+	default:
+	}
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		return fmt.Errorf("natsbroker: publish %q: waiting for the server to confirm: %w", topic, ctx.Err())
+	}
+	if r.err != nil {
+		if b.isClosed() {
+			return broker.ErrClosed
+		}
+		return fmt.Errorf("natsbroker: publish %q: not confirmed: %w: %w", topic, broker.ErrUnavailable, r.err)
+	}
 	return nil
+}
+
+// flusher runs the flush rounds, one at a time: a round started while
+// another is in flight waits for it, gathering every Publish meanwhile.
+func (b *Broker) flusher() {
+	defer b.done.Done()
+	for {
+		select {
+		case <-b.stop:
+			b.endRound(broker.ErrClosed)
+			return
+		case <-b.roundWake:
+		}
+		b.roundMu.Lock()
+		r := b.nextRound
+		b.nextRound = nil
+		b.roundMu.Unlock()
+		if r == nil {
+			continue
+		}
+		if st := b.nc.Status(); st != nats.CONNECTED {
+			// A PING written now would wait for a reconnection that
+			// forgets it.
+			r.err = fmt.Errorf("nats connection %s", st)
+		} else {
+			r.err = b.nc.FlushTimeout(b.confirmTimeout)
+		}
+		close(r.done)
+	}
+}
+
+// endRound fails the round still gathering, when Close stops the flusher.
+func (b *Broker) endRound(err error) {
+	b.roundMu.Lock()
+	r := b.nextRound
+	b.nextRound = nil
+	b.roundsEnd = true
+	b.roundMu.Unlock()
+	if r != nil {
+		r.err = err
+		close(r.done)
+	}
 }
 
 // withDeadline gives ctx a deadline of flushTimeout when it has none

@@ -1,8 +1,12 @@
 package natsbroker
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -85,5 +89,132 @@ func TestStartUnreachable(t *testing.T) {
 	publish(t, b, pub("t", 2))
 	if got := col.waitN(t, 1); string(got[0].Payload) != "2" {
 		t.Fatalf("got %v", got)
+	}
+}
+
+// stallProxy forwards TCP between a client and the NATS server, and can
+// hold back the server's bytes: the server still reads the client, but
+// its answers (PONGs included) wait until the stall ends, as over a link
+// that hangs one way.
+type stallProxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	cond   *sync.Cond
+	stall  bool
+	closed bool
+	wg     sync.WaitGroup
+}
+
+func newStallProxy(tb testing.TB, target string) *stallProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := &stallProxy{ln: ln, target: target}
+	p.cond = sync.NewCond(&p.mu)
+	p.wg.Add(1)
+	go p.accept()
+	tb.Cleanup(func() {
+		p.mu.Lock()
+		p.closed = true
+		p.cond.Broadcast()
+		p.mu.Unlock()
+		ln.Close()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *stallProxy) url() string { return "nats://" + p.ln.Addr().String() }
+
+func (p *stallProxy) setStalled(on bool) {
+	p.mu.Lock()
+	p.stall = on
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+// wait blocks while the proxy is stalled; false once it is closed.
+func (p *stallProxy) wait() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.stall && !p.closed {
+		p.cond.Wait()
+	}
+	return !p.closed
+}
+
+func (p *stallProxy) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		s, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.wg.Add(2)
+		go func() { defer p.wg.Done(); io.Copy(s, c); s.Close() }()
+		go func() {
+			defer p.wg.Done()
+			defer c.Close()
+			buf := make([]byte, 32<<10)
+			for {
+				n, err := s.Read(buf)
+				if err != nil || !p.wait() {
+					return
+				}
+				if _, err := c.Write(buf[:n]); err != nil {
+					return
+				}
+			}
+		}()
+	}
+}
+
+// Publish returns only once the server has confirmed the publication: over
+// a link whose answers stopped, it waits (here until its context ends)
+// instead of reporting success for bytes that may never have arrived.
+func TestPublishWaitsForTheServersConfirmation(t *testing.T) {
+	port := sparePort(t)
+	srv := startServer(t, port)
+	defer stopServer(srv)
+	proxy := newStallProxy(t, fmt.Sprintf("127.0.0.1:%d", port))
+	b := newNodeConfig(t, Config{URL: proxy.url(), Prefix: uniquePrefix(), confirmTimeout: time.Second}, func(broker.Publication) {})
+	publish(t, b, pub("t", 1))
+
+	proxy.setStalled(true)
+	c, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := b.Publish(c, pub("t", 2))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Publish with the server's answers stalled: %v, want the context's deadline", err)
+	}
+	// Concurrent publishers each get their own answer from a shared round.
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Go(func() {
+			c, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			errs[i] = b.Publish(c, pub("t", 3+i))
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("concurrent Publish %d while stalled: %v", i, err)
+		}
+	}
+	proxy.setStalled(false)
+	// The held-back answers arrive: publications are confirmed again.
+	c2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	if err := b.Publish(c2, pub("t", 99)); err != nil {
+		t.Fatalf("Publish once the answers flow again: %v", err)
 	}
 }
