@@ -115,6 +115,12 @@ type Config struct {
 	// in-memory broker: one node.
 	Broker func(deliver broker.Deliver) (broker.Broker, error)
 
+	// DisablePoller keeps one reading goroutine (and its read buffer) per
+	// connection, as on systems without epoll and for TLS connections,
+	// instead of parking idle connections with the poller. For
+	// comparisons and debugging.
+	DisablePoller bool
+
 	// Logger receives the server's logs. Zero means slog.Default().
 	Logger *slog.Logger
 }

@@ -4,7 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
-	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -146,42 +146,45 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	conn.SetWriteDeadline(time.Time{})
-	sess := newSession(s, id, identity, conn, connReader(conn, brw.Reader))
+	sess := newSession(s, id, identity, conn, pending(brw.Reader))
+	sess.poll = s.watch(conn, sess.wake)
 	if authErr != nil {
 		// Oro's way: the client is welcomed, then told and dropped. Both
 		// are queued before the read loop starts, and the session is
 		// already closing, so nothing the client sends is acted on.
 		s.metrics.handshakeFailures.WithLabelValues(failAuth).Inc()
-		sess.log.Info("authentication refused", "reason", authErr.Error())
+		sess.logger().Info("authentication refused", "reason", authErr.Error())
 		sess.SendText(oroForbiddenFrame(time.Now()))
 		sess.close(ws.CloseNormal, "")
 	}
 	if !s.addSession(sess) {
 		sess.out.close()
 		sess.out.wait()
-		sess.cancel()
+		if sess.poll != nil {
+			sess.poll.Remove()
+		}
 		conn.Write(ws.AppendFrame(nil, ws.OpClose, ws.ClosePayload(ws.CloseGoingAway, "server shutting down")))
 		conn.Close()
 		return
 	}
 	admitted = false // the session now holds the slot
-	sess.log.Debug("session opened", "path", r.URL.Path, "origin", r.Header.Get("Origin"))
+	if s.log.Enabled(r.Context(), slog.LevelDebug) {
+		sess.logger().Debug("session opened", "path", r.URL.Path, "origin", r.Header.Get("Origin"))
+	}
 }
 
-// readBufferSize is the size of each connection's read buffer.
-const readBufferSize = 4096
-
-// connReader returns a reader over a hijacked connection that starts with
-// whatever the http.Server had already buffered. The hijacked bufio.Reader
-// itself must not be read past its buffer: it reads through the server's
-// connection reader, which refuses reads after a hijack.
-func connReader(conn net.Conn, hijacked *bufio.Reader) *bufio.Reader {
+// pending returns a copy of what the http.Server had already read past
+// the request: bytes the client sent right after its handshake. The
+// hijacked bufio.Reader itself must not be read past its buffer: it reads
+// through the server's connection reader, which refuses reads after a
+// hijack.
+func pending(hijacked *bufio.Reader) []byte {
 	n := hijacked.Buffered()
 	if n == 0 {
-		return bufio.NewReaderSize(conn, readBufferSize)
+		return nil
 	}
-	pending, _ := hijacked.Peek(n)
-	return bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(pending)), conn), readBufferSize)
+	p, _ := hijacked.Peek(n)
+	return bytes.Clone(p)
 }
 
 // refuse answers an upgrade request with an HTTP error before the upgrade.

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -25,6 +26,7 @@ import (
 	"time"
 
 	"github.com/heraldws/herald/broker"
+	"github.com/heraldws/herald/internal/netpoll"
 	"github.com/heraldws/herald/internal/ws"
 	"github.com/heraldws/herald/wamp"
 )
@@ -70,11 +72,14 @@ type Server struct {
 	mu           sync.Mutex // guards byID and the shutting-down transition
 	byID         map[string]*session
 	shuttingDown atomic.Bool
-	sessions     sync.WaitGroup // one per session read loop
+	sessions     sync.WaitGroup // one per session, until it finishes
 
 	keepaliveStop chan struct{}
 	keepaliveDone chan struct{}
 	pingPayload   atomic.Pointer[string]
+
+	// poller wakes parked sessions; nil where unsupported or disabled.
+	poller *netpoll.Poller
 }
 
 // New returns a Server for cfg. It starts the keepalive goroutine when
@@ -116,6 +121,12 @@ func New(cfg Config) (*Server, error) {
 		w.Header().Set("X-Powered-By", s.poweredBy)
 		http.Error(w, "This is a WebSocket (WAMP) endpoint: connect with a WebSocket client.", http.StatusUpgradeRequired)
 	})
+	if !cfg.DisablePoller {
+		if s.poller, err = netpoll.New(); err != nil {
+			s.log.Debug("no poller: one goroutine per connection", "err", err)
+			s.poller = nil
+		}
+	}
 	newBroker := cfg.Broker
 	if newBroker == nil {
 		newBroker = func(d broker.Deliver) (broker.Broker, error) { return broker.NewMemory(d), nil }
@@ -317,6 +328,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	close(s.announceStop)
 	<-s.announceDone
 	defer s.broker.Close(context.WithoutCancel(ctx))
+	defer s.closePoller() // once every session has finished
 	for _, sess := range open {
 		sess.close(ws.CloseGoingAway, "server shutting down")
 	}
@@ -331,9 +343,34 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		for _, sess := range open {
 			sess.conn.Close()
+			sess.wake()
 		}
 		<-done
 		return ctx.Err()
+	}
+}
+
+// watch registers conn with the poller, so that its session can park
+// between messages; nil when it cannot (no poller, TLS).
+func (s *Server) watch(conn net.Conn, wake func()) *netpoll.Handle {
+	if s.poller == nil {
+		return nil
+	}
+	h, err := s.poller.Register(conn, wake)
+	if err != nil {
+		if !errors.Is(err, netpoll.ErrUnsupported) {
+			s.log.Debug("connection not parkable", "err", err)
+		}
+		return nil
+	}
+	return h
+}
+
+func (s *Server) closePoller() {
+	if s.poller != nil {
+		if err := s.poller.Close(); err != nil {
+			s.log.Warn("closing the poller", "err", err)
+		}
 	}
 }
 
@@ -363,7 +400,8 @@ func (s *Server) addSession(sess *session) bool {
 	s.byID[sess.id] = sess
 	s.metrics.connections.Inc()
 	s.metrics.connectionsTotal.Inc()
-	s.sessions.Go(sess.run)
+	s.sessions.Add(1) // done by sess.finish
+	sess.start()
 	return true
 }
 
@@ -373,7 +411,9 @@ func (s *Server) removeSession(sess *session) {
 	delete(s.byID, sess.id)
 	s.mu.Unlock()
 	s.metrics.connections.Dec()
-	sess.log.Debug("session closed", "slow_consumer", sess.slow.Load())
+	if s.log.Enabled(context.Background(), slog.LevelDebug) {
+		sess.logger().Debug("session closed", "slow_consumer", sess.slow.Load())
+	}
 }
 
 func (s *Server) lookup(id string) *session {
@@ -441,7 +481,7 @@ func (s *Server) keepalive() {
 		s.mu.Unlock()
 		for _, sess := range open {
 			if sess.awaitPong.Swap(true) {
-				sess.log.Info("closing connection: no PONG since the last keepalive PING")
+				sess.logger().Info("closing connection: no PONG since the last keepalive PING")
 				sess.close(ws.CloseNormal, "keepalive timeout")
 				continue
 			}

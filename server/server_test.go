@@ -628,6 +628,8 @@ func TestShutdownDropsUnansweredConnectionsAtDeadline(t *testing.T) {
 	}
 	hs := httpServe(t, srv)
 	p := dial(t, hs)
+	// The WELCOME precedes the session's registration.
+	waitFor(t, "the session", func() bool { return srv.Stats().Connections == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != context.DeadlineExceeded {

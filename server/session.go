@@ -15,34 +15,46 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/heraldws/herald/internal/netpoll"
 	"github.com/heraldws/herald/internal/ws"
 	"github.com/heraldws/herald/wamp"
 )
 
 // session is one WebSocket connection speaking WAMP v1.
 //
-// Its read loop (run) is the only goroutine that decodes messages and
-// changes its subscriptions; publishers on other goroutines only push
-// frames into its outbox. The Server owns the read loop; the read loop owns
-// the outbox's writer and waits for it before it ends.
+// Reading happens in turns: one goroutine at a time (run) decodes messages
+// and changes the subscriptions; publishers on other goroutines only push
+// frames into its outbox. With a poller (plain TCP on Linux) a turn ends
+// when the peer has nothing more to say: the session parks, giving back its
+// goroutine and read buffer, and the poller starts the next turn when data
+// arrives. An idle connection then costs no goroutine and no buffer.
+// Without a poller (TLS, other systems) one turn lasts as long as the
+// connection. The last turn finishes the session: it waits for the
+// outbox's writer and releases everything.
 type session struct {
-	srv   *Server
-	id    string
-	conn  net.Conn
-	br    *bufio.Reader
-	rd    *ws.Reader
+	srv  *Server
+	id   string
+	conn net.Conn
+	br   *bufio.Reader // the read turn's buffer; nil while parked
+	rd   ws.Reader
+	// pre holds the bytes the client sent with its handshake, read before
+	// anything from the socket; nil when there were none.
+	pre *bytes.Reader
+	// poll wakes a parked session; nil without a poller.
+	poll  *netpoll.Handle
 	out   outbox
 	codec wamp.V1
-	log   *slog.Logger
 
 	prefixes wamp.Prefixes
 	identity Identity
-	ctx      context.Context // ends when the session does
-	cancel   context.CancelFunc
+	// ctx, made on first use by a read turn, ends when the session does.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu     sync.Mutex
-	topics map[string]subscription
+	topics topicSet
 
+	parked    atomic.Bool // no read turn runs; the poller starts the next
 	closing   atomic.Bool // a CLOSE was queued or the connection dropped
 	slow      atomic.Bool // closed as a slow consumer
 	awaitPong atomic.Bool // a keepalive PING is unanswered
@@ -55,18 +67,16 @@ type subscription struct {
 	binding Binding
 }
 
-func newSession(srv *Server, id string, identity Identity, conn net.Conn, br *bufio.Reader) *session {
+func newSession(srv *Server, id string, identity Identity, conn net.Conn, pre []byte) *session {
 	s := &session{
 		srv:      srv,
 		id:       id,
 		identity: identity,
 		conn:     conn,
-		br:       br,
-		rd:       ws.NewReader(br),
-		topics:   make(map[string]subscription),
-		log:      srv.log.With("session", id, "remote", conn.RemoteAddr().String()),
 	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if len(pre) > 0 {
+		s.pre = bytes.NewReader(pre)
+	}
 	s.rd.Masked = true
 	s.rd.CheckUTF8 = true
 	s.rd.MaxMessage = srv.cfg.MaxMessageSize
@@ -83,6 +93,22 @@ func newSession(srv *Server, id string, identity Identity, conn net.Conn, br *bu
 		onFinal:  s.finalWritten,
 	}
 	return s
+}
+
+// context returns the session's context, which ends when it does. Only
+// read turns call it (handlers run there), one at a time.
+func (s *session) context() context.Context {
+	if s.ctx == nil {
+		s.ctx, s.cancel = context.WithCancel(context.Background())
+	}
+	return s.ctx
+}
+
+// logger returns the server's logger with the session's id and remote
+// address. It is built when something is logged, so that an idle session
+// holds none.
+func (s *session) logger() *slog.Logger {
+	return s.srv.log.With("session", s.id, "remote", s.conn.RemoteAddr().String())
 }
 
 // send queues one frame; a full queue closes the session as a slow
@@ -106,7 +132,7 @@ func (s *session) closeSlow() {
 	}
 	s.slow.Store(true)
 	s.srv.metrics.slowConsumers.Inc()
-	s.log.Warn("closing slow consumer", "queue_limit", s.srv.cfg.MaxQueueSize)
+	s.logger().Warn("closing slow consumer", "queue_limit", s.srv.cfg.MaxQueueSize)
 	s.out.close()
 	s.reset()
 }
@@ -118,6 +144,7 @@ func (s *session) reset() {
 		tc.SetLinger(0)
 	}
 	s.conn.Close()
+	s.wake() // a parked session reads the closed connection and finishes
 }
 
 // close starts the closing handshake: queue a CLOSE frame with code and
@@ -130,6 +157,7 @@ func (s *session) close(code uint16, reason string) {
 	frame := ws.AppendFrame(nil, ws.OpClose, ws.ClosePayload(code, reason))
 	s.out.pushFinal(frame)
 	s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.CloseGrace))
+	s.wake() // a closing session reads, under the deadline, until it ends
 }
 
 func (s *session) finalWritten() {
@@ -144,33 +172,66 @@ func (s *session) writeFailed(err error) {
 		if errors.As(err, &ne) && ne.Timeout() {
 			s.slow.Store(true)
 			s.srv.metrics.slowConsumers.Inc()
-			s.log.Warn("closing slow consumer: write timed out", "timeout", s.srv.cfg.WriteTimeout)
+			s.logger().Warn("closing slow consumer: write timed out", "timeout", s.srv.cfg.WriteTimeout)
 		} else {
-			s.log.Debug("write failed", "err", err)
+			s.logger().Debug("write failed", "err", err)
 		}
 	}
 	s.reset()
 }
 
-// run is the read loop. It returns when the connection is gone.
+// run is one read turn (see session). The last one finishes the session.
 func (s *session) run() {
-	defer s.finish()
+	if s.read() {
+		return // parked
+	}
+	s.finish()
+}
+
+// start begins reading: parked at once when the session has a poller and
+// the client sent nothing with its handshake, else in a read turn.
+func (s *session) start() {
+	if s.poll != nil && s.pre == nil {
+		s.parked.Store(true)
+		if s.poll.Arm() == nil || !s.parked.CompareAndSwap(true, false) {
+			return
+		}
+	}
+	go s.run()
+}
+
+// wake starts a read turn if the session is parked. The poller calls it
+// when data arrives; close and reset call it so that a parked session
+// notices its own end.
+func (s *session) wake() {
+	if s.parked.CompareAndSwap(true, false) {
+		go s.run()
+	}
+}
+
+// read handles messages until the connection ends (false) or, with a
+// poller, until the session parks (true).
+func (s *session) read() (parked bool) {
+	if s.br == nil {
+		s.br = getReader(s.source())
+		s.rd.Reset(s.br)
+	}
 	for {
 		op, payload, err := s.rd.ReadMessage()
 		if err != nil {
 			var ce *ws.CloseError
 			if errors.As(err, &ce) && !s.closing.Load() {
-				s.log.Info("closing connection", "code", ce.Code, "reason", ce.Reason)
+				s.logger().Info("closing connection", "code", ce.Code, "reason", ce.Reason)
 				s.close(ce.Code, ce.Reason)
 				s.drain()
 			}
-			return
+			return false
 		}
 		s.srv.metrics.bytesIn.Add(float64(len(payload)))
 		switch op {
 		case ws.OpClose:
 			if s.closing.Load() {
-				return // the answer to our CLOSE: done
+				return false // the answer to our CLOSE: done
 			}
 			code, _, err := ws.ParseClosePayload(payload)
 			if err != nil {
@@ -182,7 +243,7 @@ func (s *session) run() {
 			}
 			s.close(code, "")
 			s.drain()
-			return
+			return false
 		case ws.OpPing:
 			s.send(ws.AppendFrame(nil, ws.OpPong, payload))
 		case ws.OpPong:
@@ -195,13 +256,67 @@ func (s *session) run() {
 			}
 			s.srv.metrics.messagesIn.Inc()
 			if err := s.handle(payload); err != nil {
-				s.log.Info("closing connection: invalid message", "err", err, "message", clip(payload))
+				s.logger().Info("closing connection: invalid message", "err", err, "message", clip(payload))
 				s.close(ws.CloseInvalidPayload, "")
 				s.drain()
-				return
+				return false
 			}
 		}
+		if s.park() {
+			return true
+		}
 	}
+}
+
+// source is what a read turn reads: the bytes of the handshake first,
+// then the connection.
+func (s *session) source() io.Reader {
+	if s.pre != nil && s.pre.Len() > 0 {
+		return io.MultiReader(s.pre, s.conn)
+	}
+	s.pre = nil
+	return s.conn
+}
+
+// park ends the read turn when the session has a poller, is not closing,
+// and sits between messages with nothing buffered: the read buffer goes
+// back to the pool and the poller will start the next turn. It reports
+// whether the turn must end.
+func (s *session) park() bool {
+	if s.poll == nil || s.closing.Load() || s.br.Buffered() > 0 || !s.rd.Idle() || (s.pre != nil && s.pre.Len() > 0) {
+		return false
+	}
+	s.rd.Reset(nil)
+	putReader(s.br)
+	s.br = nil
+	s.parked.Store(true)
+	if err := s.poll.Arm(); err != nil {
+		// The connection is closed: read on to see it end, unless a
+		// wake took the turn over already.
+		if !s.parked.CompareAndSwap(true, false) {
+			return true
+		}
+		s.br = getReader(s.source())
+		s.rd.Reset(s.br)
+		return false
+	}
+	return true
+}
+
+// readBufferSize is the size of a read turn's buffer.
+const readBufferSize = 4096
+
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
+
+func getReader(r io.Reader) *bufio.Reader {
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(r)
+	return br
+}
+
+func putReader(br *bufio.Reader) {
+	br.Reset(nil)
+	readerPool.Put(br)
 }
 
 // drain reads and discards until the peer closes or CloseGrace passes, so
@@ -231,20 +346,31 @@ func (s *session) finish() {
 	s.closing.Store(true)
 	s.out.wait()
 	s.out.close()
+	if s.poll != nil {
+		s.poll.Remove()
+	}
 	s.conn.Close()
 	s.out.wait()
+	if s.br != nil {
+		s.rd.Reset(nil)
+		putReader(s.br)
+		s.br = nil
+	}
 	s.mu.Lock()
-	topics := s.topics
-	s.topics = nil
+	topics := s.topics.all()
+	s.topics = topicSet{}
 	s.mu.Unlock()
 	for _, sub := range topics {
 		s.srv.unsubscribe(sub, s)
 		if h, ok := sub.binding.Handler.(UnsubscribeHandler); ok {
-			h.OnUnsubscribe(s.ctx, s, sub.topic)
+			h.OnUnsubscribe(s.context(), s, sub.topic)
 		}
 	}
-	s.cancel()
+	if s.cancel != nil {
+		s.cancel()
+	}
 	s.srv.removeSession(s)
+	s.srv.sessions.Done()
 }
 
 // errUnknownTopic closes the connection when a topic matches no route and
@@ -282,7 +408,7 @@ func (s *session) handle(payload []byte) error {
 // unknown applies the unknown-topic policy to a name that matched no
 // route: an error to close the connection, or a CALLERROR.
 func (s *session) unknown(name, what string, callID json.RawMessage) error {
-	s.srv.logUnknown(s.log, name, what)
+	s.srv.logUnknown(s.logger(), name, what)
 	if s.srv.cfg.UnknownTopic == UnknownClose {
 		return fmt.Errorf("%w: %q", errUnknownTopic, name)
 	}
@@ -303,7 +429,7 @@ func (s *session) unknown(name, what string, callID json.RawMessage) error {
 // error URI are the topic, as Gos's TopicDispatcher sends.
 func (s *session) deny(t *Topic, what string, err error) {
 	d := denialOf(err)
-	s.log.Info("refused", "message", what, "topic", t.Name, "route", t.RouteName(), "code", d.code(), "reason", d.Error())
+	s.logger().Info("refused", "message", what, "topic", t.Name, "route", t.RouteName(), "code", d.code(), "reason", d.Error())
 	if d.Text != "" {
 		s.SendText(d.Text)
 		return
@@ -318,7 +444,7 @@ func (s *session) deny(t *Topic, what string, err error) {
 
 func (s *session) subscribe(name string) error {
 	s.mu.Lock()
-	_, already := s.topics[name]
+	_, already := s.topics.get(name)
 	s.mu.Unlock()
 	if already {
 		return nil
@@ -337,11 +463,11 @@ func (s *session) subscribe(name string) error {
 	}
 	sub := subscription{topic: t, binding: b}
 	s.mu.Lock()
-	s.topics[name] = sub
+	s.topics.add(name, sub)
 	s.mu.Unlock()
 	s.srv.subscribe(sub, s)
 	if h, ok := b.Handler.(SubscribeHandler); ok {
-		if err := h.OnSubscribe(s.ctx, s, t); err != nil {
+		if err := h.OnSubscribe(s.context(), s, t); err != nil {
 			s.leave(name)
 			s.deny(t, "SUBSCRIBE", err)
 		}
@@ -352,10 +478,7 @@ func (s *session) subscribe(name string) error {
 // leave removes a subscription without telling its handler.
 func (s *session) leave(name string) (subscription, bool) {
 	s.mu.Lock()
-	sub, ok := s.topics[name]
-	if ok {
-		delete(s.topics, name)
-	}
+	sub, ok := s.topics.remove(name)
 	s.mu.Unlock()
 	if ok {
 		s.srv.unsubscribe(sub, s)
@@ -369,7 +492,7 @@ func (s *session) unsubscribe(name string) {
 		return
 	}
 	if h, ok := sub.binding.Handler.(UnsubscribeHandler); ok {
-		h.OnUnsubscribe(s.ctx, s, sub.topic)
+		h.OnUnsubscribe(s.context(), s, sub.topic)
 	}
 }
 
@@ -383,7 +506,7 @@ func (s *session) publish(name string, ev *PublishEvent) error {
 		return nil
 	}
 	if h, ok := b.Handler.(PublishHandler); ok {
-		if err := h.OnPublish(s.ctx, s, t, ev); err != nil {
+		if err := h.OnPublish(s.context(), s, t, ev); err != nil {
 			s.deny(t, "PUBLISH", err)
 		}
 	}
@@ -412,10 +535,10 @@ func (s *session) call(m *wamp.Call) error {
 		}
 		return nil
 	}
-	result, err := h.OnCall(s.ctx, s, t, m.Params())
+	result, err := h.OnCall(s.context(), s, t, m.Params())
 	if err != nil {
 		d := denialOf(err)
-		s.log.Info("call failed", "procedure", proc, "route", t.RouteName(), "code", d.code(), "reason", d.Error())
+		s.logger().Info("call failed", "procedure", proc, "route", t.RouteName(), "code", d.code(), "reason", d.Error())
 		callErr(d.Error(), d.details())
 		return nil
 	}
@@ -447,7 +570,7 @@ func jsonString(s string) json.RawMessage { return wamp.AppendString(nil, s) }
 func (s *session) sendMessage(m wamp.Message) {
 	frame, err := encodeFrame(s.codec, m)
 	if err != nil {
-		s.log.Error("encoding message", "kind", m.Kind(), "err", err)
+		s.logger().Error("encoding message", "kind", m.Kind(), "err", err)
 		return
 	}
 	s.send(frame)
@@ -476,4 +599,92 @@ func clip(b []byte) string {
 		return strconv.Quote(string(b[:200])) + "…"
 	}
 	return strconv.Quote(string(b))
+}
+
+// topicSet is a session's subscriptions by topic name: a slice, scanned,
+// while it is small (most sessions hold a few topics, and a map's first
+// bucket costs far more than a few entries), and a map beyond.
+type topicSet struct {
+	list []namedSub
+	m    map[string]subscription
+}
+
+type namedSub struct {
+	name string
+	sub  subscription
+}
+
+// topicSetListMax is the size up to which a topicSet scans a slice.
+const topicSetListMax = 16
+
+func (t *topicSet) get(name string) (subscription, bool) {
+	if t.m != nil {
+		sub, ok := t.m[name]
+		return sub, ok
+	}
+	for _, e := range t.list {
+		if e.name == name {
+			return e.sub, true
+		}
+	}
+	return subscription{}, false
+}
+
+// add sets name's subscription.
+func (t *topicSet) add(name string, sub subscription) {
+	if t.m != nil {
+		t.m[name] = sub
+		return
+	}
+	for i := range t.list {
+		if t.list[i].name == name {
+			t.list[i].sub = sub
+			return
+		}
+	}
+	if len(t.list) < topicSetListMax {
+		t.list = append(t.list, namedSub{name, sub})
+		return
+	}
+	t.m = make(map[string]subscription, 2*topicSetListMax)
+	for _, e := range t.list {
+		t.m[e.name] = e.sub
+	}
+	t.m[name] = sub
+	t.list = nil
+}
+
+func (t *topicSet) remove(name string) (subscription, bool) {
+	if t.m != nil {
+		sub, ok := t.m[name]
+		delete(t.m, name)
+		return sub, ok
+	}
+	for i, e := range t.list {
+		if e.name == name {
+			last := len(t.list) - 1
+			t.list[i] = t.list[last]
+			t.list[last] = namedSub{}
+			t.list = t.list[:last]
+			return e.sub, true
+		}
+	}
+	return subscription{}, false
+}
+
+// all returns every subscription.
+func (t *topicSet) all() []subscription {
+	var out []subscription
+	if t.m != nil {
+		out = make([]subscription, 0, len(t.m))
+		for _, sub := range t.m {
+			out = append(out, sub)
+		}
+		return out
+	}
+	out = make([]subscription, 0, len(t.list))
+	for _, e := range t.list {
+		out = append(out, e.sub)
+	}
+	return out
 }

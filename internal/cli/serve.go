@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -25,7 +27,8 @@ type serveOptions struct {
 	configPath string
 	host       string
 	port       int
-	portSet    bool // --port was given, even as 0
+	portSet    bool   // --port was given, even as 0
+	pprof      string // address of the profiling listener; off when empty
 }
 
 func newServeCmd(stderr io.Writer) *cobra.Command {
@@ -47,6 +50,7 @@ overrides the file's host and port; --host and --port override both.`,
 	cmd.Flags().StringVarP(&o.configPath, "config", "c", "", "configuration file (YAML)")
 	cmd.Flags().StringVarP(&o.host, "host", "a", "", "address to listen on (overrides server.host)")
 	cmd.Flags().IntVarP(&o.port, "port", "p", 0, "port to listen on (overrides server.port)")
+	cmd.Flags().StringVar(&o.pprof, "pprof", "", "serve Go's /debug/pprof/ profiles on this address (e.g. 127.0.0.1:6060); keep it private")
 	return cmd
 }
 
@@ -167,6 +171,15 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		log.Info("routes loaded", "routes", len(rt.router.Routes()), "unknown_topic", rt.unknown.String())
 	}
 
+	if o.pprof != "" {
+		stopProfiling, err := serveProfiles(o.pprof, log)
+		if err != nil {
+			srv.Shutdown(context.Background())
+			ln.Close()
+			return err
+		}
+		defer stopProfiling()
+	}
 	pushes := startPushHandlers(handlers, srv, cfg.Pushers.EventsWebhook, log)
 	served := make(chan error, 1)
 	go func() {
@@ -207,4 +220,31 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// serveProfiles serves net/http/pprof's handlers on addr, on a listener of
+// their own so they never share the public port. It returns the function
+// that stops it.
+func serveProfiles(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--pprof: listening on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		hs.Serve(ln)
+	}()
+	log.Info("profiles served", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return func() {
+		hs.Close()
+		<-done
+	}, nil
 }

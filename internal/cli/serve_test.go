@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -275,4 +276,38 @@ func TestServeLimits(t *testing.T) {
 		c.conn.Close()
 		r.stop()
 	})
+}
+
+// --pprof serves Go's profiles on a listener of its own, not on the
+// public port, and stops with the server; a busy address is a clear error.
+func TestServePprof(t *testing.T) {
+	pp := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
+	r := startServe(t, "-p", strconv.Itoa(freePort(t)), "--pprof", pp)
+	resp, err := http.Get("http://" + pp + "/debug/pprof/heap?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "heap profile") {
+		t.Fatalf("GET /debug/pprof/heap: %d %.200s", resp.StatusCode, body)
+	}
+	if resp, err := http.Get("http://" + r.addr + "/debug/pprof/"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			t.Fatal("profiles are served on the public port")
+		}
+	}
+	r.stop()
+	assertClosed(t, pp)
+
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	err = runErr(t, "serve", "-p", strconv.Itoa(freePort(t)), "--pprof", busy.Addr().String())
+	if err == nil || !strings.Contains(err.Error(), "--pprof") {
+		t.Fatalf("serve --pprof on a busy address: %v", err)
+	}
 }

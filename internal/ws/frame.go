@@ -191,6 +191,21 @@ type Reader struct {
 // NewReader returns a Reader over r.
 func NewReader(r *bufio.Reader) *Reader { return &Reader{r: r} }
 
+// Reset makes the Reader read from r from now on, keeping the state of a
+// fragmented message in progress. Between messages it also drops the
+// message buffer, so that a connection parked with Reset(nil) holds no
+// buffer.
+func (r *Reader) Reset(br *bufio.Reader) {
+	r.r = br
+	if !r.inFrag {
+		r.msg = nil
+	}
+}
+
+// Idle reports whether the Reader is between messages: no fragmented
+// message is in progress.
+func (r *Reader) Idle() bool { return !r.inFrag }
+
 // ErrUnexpectedEOF reports a stream that ended inside a frame.
 var ErrUnexpectedEOF = errors.New("websocket: unexpected EOF inside a frame")
 

@@ -588,3 +588,38 @@ func BenchmarkReadMaskedMessage(b *testing.B) {
 		}
 	}
 }
+
+// Reset switches the source mid-stream, keeping a fragmented message in
+// progress; Idle tells whether one is.
+func TestReaderResetKeepsAFragmentedMessage(t *testing.T) {
+	key := [4]byte{1, 2, 3, 4}
+	first := ws.AppendMaskedFrame(nil, ws.OpText, []byte("hello, "), key)
+	first[0] &^= 0x80 // not final
+	second := ws.AppendMaskedFrame(nil, ws.OpContinuation, []byte("world"), key)
+	third := ws.AppendMaskedFrame(nil, ws.OpText, []byte("again"), key)
+
+	r := ws.NewReader(bufio.NewReader(bytes.NewReader(first)))
+	r.Masked = true
+	if !r.Idle() {
+		t.Fatal("a new Reader is not idle")
+	}
+	if _, _, err := r.ReadMessage(); err != io.EOF {
+		t.Fatalf("the source ends between two frames of a message: %v, want io.EOF", err)
+	}
+	if r.Idle() {
+		t.Fatal("idle inside a fragmented message")
+	}
+	r.Reset(bufio.NewReader(bytes.NewReader(append(second, third...))))
+	op, p, err := r.ReadMessage()
+	if err != nil || op != ws.OpText || string(p) != "hello, world" {
+		t.Fatalf("after Reset: %d %q %v, want the whole message", op, p, err)
+	}
+	if !r.Idle() {
+		t.Fatal("not idle after a whole message")
+	}
+	r.Reset(nil)
+	r.Reset(bufio.NewReader(bytes.NewReader(third)))
+	if _, p, err := r.ReadMessage(); err != nil || string(p) != "again" {
+		t.Fatalf("after Reset(nil) and Reset: %q %v", p, err)
+	}
+}
