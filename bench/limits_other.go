@@ -1,0 +1,6 @@
+//go:build !unix
+
+package bench
+
+// checkFileLimit knows no limit outside Unix.
+func checkFileLimit(int) error { return nil }
