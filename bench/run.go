@@ -315,6 +315,9 @@ func (r *runner) measureMemory(ctx context.Context, before memSample, beforeErr 
 	if n := r.connected.Load(); n > 0 {
 		m.PerConn = float64(after.rss-before.rss) / float64(n)
 	}
+	if after.rss < before.rss {
+		m.Note = "the server's RSS fell while connecting: it was reusing memory from earlier work; measure a freshly started server"
+	}
 }
 
 // publishAll runs the publishers to the end.

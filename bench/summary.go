@@ -144,7 +144,8 @@ type LatencySummary struct {
 // after connecting, subscribing and idling.
 type MemorySummary struct {
 	// Measured is false when neither the PID nor the metrics URL
-	// answered; Note then says why.
+	// answered; Note then says why. When the RSS fell (a server that is
+	// not fresh), Measured is true and Note says so.
 	Measured bool   `json:"measured"`
 	Source   string `json:"source,omitempty"`
 	// RSSBefore and RSSAfter are in bytes; PerConn is (RSSAfter −
@@ -217,6 +218,9 @@ func (s *Summary) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "; herald_connections %d → %d", m.ServerConnectionsBefore, m.ServerConnectionsAfter)
 		}
 		fmt.Fprintln(w, ")")
+		if m.Note != "" {
+			fmt.Fprintf(w, "             note: %s\n", m.Note)
+		}
 	} else {
 		fmt.Fprintf(w, "memory:      not measured (%s)\n", m.Note)
 	}
