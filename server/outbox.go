@@ -12,39 +12,54 @@ var (
 	errQueueClosed = errors.New("server: outbound queue closed")
 )
 
-// outbox is one connection's bounded outbound queue and its writer.
+// outbox is one connection's bounded outbound queue.
 //
 // Publishers push complete, already-framed WebSocket frames (the same byte
 // slice is shared by every subscriber of a publication) and never wait: a
 // push that would grow the queue past its byte limit fails with
 // errQueueFull, and the caller closes the connection as a slow consumer.
 //
-// The writer goroutine exists only while there is something to write: the
-// first push to an idle outbox starts it, and it exits when the queue is
-// empty. Each turn it takes everything queued and hands it to the kernel in
-// one vectored write, so a burst of small events costs one syscall, not one
-// per event. An idle connection therefore holds no writer goroutine.
+// Writing: the first push to an idle outbox hands it to the server's
+// writers (see writers), a few goroutines that serve every connection.
+// A writer takes everything queued and hands it to the kernel in one
+// vectored write that never blocks, so a burst of small events costs one
+// syscall per connection, not one per event, and costs no goroutine and no
+// allocation per connection. When the socket cannot take everything (the
+// client reads slowly) or the connection cannot be written without
+// blocking (TLS), the outbox gets a goroutine of its own that writes with
+// blocking calls under WriteTimeout until the queue is empty, then returns
+// to idle.
 type outbox struct {
-	conn    net.Conn
-	limit   int
-	timeout time.Duration
-	// onWritten is called after each successful write with the number of
-	// frames and bytes written.
-	onWritten func(frames, bytes int)
-	// onFailed is called once when a write fails; the writer then stops.
-	onFailed func(error)
-	// onFinal is called after the final frame (see pushFinal) was written.
-	onFinal func()
+	sess  *session
+	conn  net.Conn
+	raw   tryWriter // nil when the connection offers no non-blocking write
+	limit int
+	// writer picks the writer of the writers that serves this outbox.
+	writer uint32
 
-	mu      sync.Mutex
-	queue   [][]byte
-	spare   [][]byte
-	queued  int
-	writing bool
-	closed  bool          // no more pushes accepted
-	final   bool          // call onFinal once the queue is drained
-	idle    chan struct{} // closed when the running writer exits
+	mu     sync.Mutex
+	queue  [][]byte
+	spare  [][]byte
+	queued int
+	state  outboxState
+	closed bool          // no more pushes accepted
+	final  bool          // call finalWritten once the queue is drained
+	idle   chan struct{} // made by wait, closed when the outbox is idle
 }
+
+// outboxState says who writes an outbox.
+type outboxState uint8
+
+const (
+	outboxIdle     outboxState = iota // nothing queued, nobody writing
+	outboxReady                       // queued with a writer, or being written by it
+	outboxBlocking                    // written by a goroutine of its own
+)
+
+// spareMax is the capacity beyond which an idle outbox drops its queue's
+// backing arrays, so that a connection that once took a burst does not
+// keep the memory for it.
+const spareMax = 64
 
 // push queues one frame.
 func (o *outbox) push(frame []byte) error {
@@ -59,24 +74,37 @@ func (o *outbox) push(frame []byte) error {
 	}
 	o.queue = append(o.queue, frame)
 	o.queued += len(frame)
-	o.kickLocked()
+	start := o.state == outboxIdle
+	if start {
+		o.state = outboxReady
+	}
 	o.mu.Unlock()
+	if start {
+		o.schedule()
+	}
 	return nil
 }
 
 // pushFinal queues the last frame (a CLOSE), whatever the limit, and closes
-// the queue. onFinal runs once everything before it has been written. It
-// reports false when the queue was already closed.
+// the queue. finalWritten runs once everything before it has been
+// written. It reports false when the queue was already closed.
 func (o *outbox) pushFinal(frame []byte) bool {
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	if o.closed {
+		o.mu.Unlock()
 		return false
 	}
 	o.closed, o.final = true, true
 	o.queue = append(o.queue, frame)
 	o.queued += len(frame)
-	o.kickLocked()
+	start := o.state == outboxIdle
+	if start {
+		o.state = outboxReady
+	}
+	o.mu.Unlock()
+	if start {
+		o.schedule()
+	}
 	return true
 }
 
@@ -90,90 +118,196 @@ func (o *outbox) close() {
 	o.mu.Unlock()
 }
 
-// wait blocks until the writer goroutine, if any, has exited.
+// wait blocks until nobody writes the outbox.
 func (o *outbox) wait() {
 	o.mu.Lock()
+	if o.state == outboxIdle {
+		o.mu.Unlock()
+		return
+	}
+	if o.idle == nil {
+		o.idle = make(chan struct{})
+	}
 	idle := o.idle
 	o.mu.Unlock()
-	if idle != nil {
-		<-idle
-	}
+	<-idle
 }
 
-func (o *outbox) kickLocked() {
-	if !o.writing {
-		o.writing = true
-		o.idle = make(chan struct{})
-		go o.run(o.idle)
-	}
-}
-
-func (o *outbox) run(idle chan struct{}) {
-	defer close(idle)
-	for {
+// schedule hands a ready outbox to a writer, or to a goroutine of its own
+// when its connection has no non-blocking write.
+func (o *outbox) schedule() {
+	if o.raw == nil || o.sess.srv.writers == nil {
 		o.mu.Lock()
-		if len(o.queue) == 0 {
-			o.writing = false
-			final := o.final
-			o.final = false
-			o.mu.Unlock()
-			if final && o.onFinal != nil {
-				o.onFinal()
-			}
-			return
-		}
-		batch := o.queue
-		o.queue, o.spare = o.spare[:0], nil
-		o.queued = 0
+		o.state = outboxBlocking
 		o.mu.Unlock()
+		go o.writeBlocking(nil)
+		return
+	}
+	o.sess.srv.writers.add(o)
+}
 
-		frames, n, err := o.write(batch)
-		clear(batch)
-		o.mu.Lock()
+// take moves the queue into a batch for writing, or makes the outbox idle
+// (running the final step) when there is nothing left. It reports false
+// in the latter case.
+func (o *outbox) take() (batch [][]byte, ok bool) {
+	o.mu.Lock()
+	if len(o.queue) == 0 {
+		o.becomeIdleLocked()
+		return nil, false
+	}
+	batch = o.queue
+	o.queue, o.spare = o.spare[:0], nil
+	o.queued = 0
+	o.mu.Unlock()
+	return batch, true
+}
+
+// becomeIdleLocked marks the outbox idle, wakes waiters, releases large
+// queue arrays, unlocks, and then half-closes the connection when the
+// final frame has gone out.
+func (o *outbox) becomeIdleLocked() {
+	o.state = outboxIdle
+	final := o.final
+	o.final = false
+	if cap(o.queue) > spareMax {
+		o.queue = nil
+	}
+	if cap(o.spare) > spareMax {
+		o.spare = nil
+	}
+	if o.idle != nil {
+		close(o.idle)
+		o.idle = nil
+	}
+	o.mu.Unlock()
+	if final {
+		o.sess.finalWritten()
+	}
+}
+
+// recycle gives a written batch's array back for the next one.
+func (o *outbox) recycle(batch [][]byte) {
+	clear(batch)
+	o.mu.Lock()
+	if o.spare == nil {
 		o.spare = batch[:0]
+	}
+	o.mu.Unlock()
+}
+
+// failed drops everything after a write error and closes the connection.
+func (o *outbox) failed(err error) {
+	o.mu.Lock()
+	o.closed, o.final = true, false
+	clear(o.queue)
+	o.queue, o.queued = o.queue[:0], 0
+	o.becomeIdleLocked()
+	o.sess.writeFailed(err)
+}
+
+// writeSome is a writer's turn on a ready outbox: one non-blocking
+// vectored write of everything queued. It reports whether the outbox must
+// be served again (more was queued meanwhile); when the socket took only
+// part, the rest goes to a goroutine of the outbox's own.
+func (o *outbox) writeSome(w *writer) (again bool) {
+	batch, ok := o.take()
+	if !ok {
+		return false
+	}
+	frames, n, rest, err := w.writev(o.raw, batch)
+	m := o.sess.srv.metrics
+	if n > 0 {
+		m.bytesOut.Add(float64(n))
+	}
+	if frames > 0 {
+		m.messagesOut.Add(float64(frames))
+	}
+	if err != nil {
+		o.recycle(batch)
+		o.failed(err)
+		return false
+	}
+	if rest != nil {
+		// The socket is full: wait for it on a goroutine of our own.
+		o.mu.Lock()
+		o.state = outboxBlocking
 		o.mu.Unlock()
-		if err != nil {
-			o.mu.Lock()
-			o.closed, o.final, o.writing = true, false, false
-			clear(o.queue)
-			o.queue, o.queued = o.queue[:0], 0
-			o.mu.Unlock()
-			if o.onFailed != nil {
-				o.onFailed(err)
-			}
+		go o.writeBlocking(rest)
+		return false
+	}
+	o.recycle(batch)
+	o.mu.Lock()
+	if len(o.queue) == 0 {
+		o.becomeIdleLocked()
+		return false
+	}
+	o.mu.Unlock()
+	return true
+}
+
+// writeBlocking writes first (the rest of a batch, or nothing), then the
+// queue, with blocking writes under WriteTimeout, until the queue is
+// empty.
+func (o *outbox) writeBlocking(first [][]byte) {
+	if len(first) > 0 {
+		if err := o.writeAll(first); err != nil {
+			o.failed(err)
 			return
 		}
-		if o.onWritten != nil {
-			o.onWritten(frames, n)
+	}
+	for {
+		batch, ok := o.take()
+		if !ok {
+			return
+		}
+		err := o.writeAll(batch)
+		o.recycle(batch)
+		if err != nil {
+			o.failed(err)
+			return
 		}
 	}
 }
 
-// write sends a batch of frames with one deadline. On TCP, net.Buffers
+// writeAll sends a batch of frames with one deadline. On TCP, net.Buffers
 // becomes a single writev; on other connections (TLS) the frames are
 // copied into one buffer so they leave in as few records as possible.
-func (o *outbox) write(batch [][]byte) (frames, n int, err error) {
-	if err := o.conn.SetWriteDeadline(time.Now().Add(o.timeout)); err != nil {
-		return 0, 0, err
+func (o *outbox) writeAll(batch [][]byte) error {
+	conn := o.conn
+	if err := conn.SetWriteDeadline(time.Now().Add(o.sess.srv.cfg.WriteTimeout)); err != nil {
+		return err
 	}
-	frames = len(batch)
-	if len(batch) == 1 {
-		n, err = o.conn.Write(batch[0])
-		return frames, n, err
-	}
-	if _, ok := o.conn.(*net.TCPConn); ok {
+	var n int
+	var err error
+	switch {
+	case len(batch) == 1:
+		n, err = conn.Write(batch[0])
+	case isTCP(conn):
 		bufs := net.Buffers(batch)
-		written, err := bufs.WriteTo(o.conn)
-		return frames, int(written), err
+		var written int64
+		written, err = bufs.WriteTo(conn)
+		n = int(written)
+	default:
+		size := 0
+		for _, f := range batch {
+			size += len(f)
+		}
+		buf := make([]byte, 0, size)
+		for _, f := range batch {
+			buf = append(buf, f...)
+		}
+		n, err = conn.Write(buf)
 	}
-	size := 0
-	for _, f := range batch {
-		size += len(f)
+	m := o.sess.srv.metrics
+	m.bytesOut.Add(float64(n))
+	if err != nil {
+		return err
 	}
-	buf := make([]byte, 0, size)
-	for _, f := range batch {
-		buf = append(buf, f...)
-	}
-	n, err = o.conn.Write(buf)
-	return frames, n, err
+	m.messagesOut.Add(float64(len(batch)))
+	return nil
+}
+
+func isTCP(c net.Conn) bool {
+	_, ok := c.(*net.TCPConn)
+	return ok
 }

@@ -80,6 +80,9 @@ type Server struct {
 
 	// poller wakes parked sessions; nil where unsupported or disabled.
 	poller *netpoll.Poller
+	// writers write the outboxes; nextWriter deals connections out to them.
+	writers    *writers
+	nextWriter atomic.Uint32
 }
 
 // New returns a Server for cfg. It starts the keepalive goroutine when
@@ -121,12 +124,6 @@ func New(cfg Config) (*Server, error) {
 		w.Header().Set("X-Powered-By", s.poweredBy)
 		http.Error(w, "This is a WebSocket (WAMP) endpoint: connect with a WebSocket client.", http.StatusUpgradeRequired)
 	})
-	if !cfg.DisablePoller {
-		if s.poller, err = netpoll.New(); err != nil {
-			s.log.Debug("no poller: one goroutine per connection", "err", err)
-			s.poller = nil
-		}
-	}
 	newBroker := cfg.Broker
 	if newBroker == nil {
 		newBroker = func(d broker.Deliver) (broker.Broker, error) { return broker.NewMemory(d), nil }
@@ -134,6 +131,13 @@ func New(cfg Config) (*Server, error) {
 	if s.broker, err = newBroker(s.deliver); err != nil {
 		return nil, fmt.Errorf("server: starting the broker: %w", err)
 	}
+	if !cfg.DisablePoller {
+		if s.poller, err = netpoll.New(); err != nil {
+			s.log.Debug("no poller: one goroutine per connection", "err", err)
+			s.poller = nil
+		}
+	}
+	s.writers = newWriters()
 	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		if !s.ready() {
@@ -328,7 +332,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	close(s.announceStop)
 	<-s.announceDone
 	defer s.broker.Close(context.WithoutCancel(ctx))
-	defer s.closePoller() // once every session has finished
+	defer s.closeIO() // once every session has finished
 	for _, sess := range open {
 		sess.close(ws.CloseGoingAway, "server shutting down")
 	}
@@ -366,7 +370,9 @@ func (s *Server) watch(conn net.Conn, wake func()) *netpoll.Handle {
 	return h
 }
 
-func (s *Server) closePoller() {
+// closeIO stops the writers and the poller, once no session is left.
+func (s *Server) closeIO() {
+	s.writers.close()
 	if s.poller != nil {
 		if err := s.poller.Close(); err != nil {
 			s.log.Warn("closing the poller", "err", err)

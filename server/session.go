@@ -82,15 +82,11 @@ func newSession(srv *Server, id string, identity Identity, conn net.Conn, pre []
 	s.rd.MaxMessage = srv.cfg.MaxMessageSize
 	s.prefixes.Mode = srv.cfg.PrefixMode
 	s.out = outbox{
-		conn:    conn,
-		limit:   srv.cfg.MaxQueueSize,
-		timeout: srv.cfg.WriteTimeout,
-		onWritten: func(frames, bytes int) {
-			srv.metrics.messagesOut.Add(float64(frames))
-			srv.metrics.bytesOut.Add(float64(bytes))
-		},
-		onFailed: s.writeFailed,
-		onFinal:  s.finalWritten,
+		sess:   s,
+		conn:   conn,
+		raw:    tryWriterOf(conn),
+		limit:  srv.cfg.MaxQueueSize,
+		writer: srv.nextWriter.Add(1),
 	}
 	return s
 }
@@ -102,6 +98,15 @@ func (s *session) context() context.Context {
 		s.ctx, s.cancel = context.WithCancel(context.Background())
 	}
 	return s.ctx
+}
+
+// tryWriterOf returns conn's non-blocking writer: its own when it has
+// one, else the descriptor's (plain TCP on Linux), else nil.
+func tryWriterOf(conn net.Conn) tryWriter {
+	if tw, ok := conn.(tryWriter); ok {
+		return tw
+	}
+	return newTryWriter(conn)
 }
 
 // logger returns the server's logger with the session's id and remote
