@@ -132,6 +132,7 @@ func (r *runner) run(parent context.Context) (*Summary, error) {
 		} else {
 			r.phase.Store("subscribe")
 			subStart := time.Now()
+			r.subscribeAll(ctx)
 			r.awaitSubscribed(ctx)
 			sum.Connect.SubscribeSeconds = time.Since(subStart).Seconds()
 			if r.cfg.Idle > 0 {
