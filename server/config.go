@@ -121,6 +121,12 @@ type Config struct {
 	// comparisons and debugging.
 	DisablePoller bool
 
+	// DisableMemoryTrim stops the server from giving free memory back to
+	// the system when it goes quiet after a surge (see memoryTrimmer).
+	// For embedding programs that manage the Go runtime's memory
+	// themselves.
+	DisableMemoryTrim bool
+
 	// Logger receives the server's logs. Zero means slog.Default().
 	Logger *slog.Logger
 }

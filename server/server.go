@@ -83,6 +83,9 @@ type Server struct {
 	// writers write the outboxes; nextWriter deals connections out to them.
 	writers    *writers
 	nextWriter atomic.Uint32
+
+	trimStop chan struct{} // ends trim; nil when DisableMemoryTrim
+	trimDone chan struct{}
 }
 
 // New returns a Server for cfg. It starts the keepalive goroutine when
@@ -138,6 +141,10 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	s.writers = newWriters()
+	if !cfg.DisableMemoryTrim {
+		s.trimStop, s.trimDone = make(chan struct{}), make(chan struct{})
+		go s.trim()
+	}
 	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		if !s.ready() {
@@ -327,6 +334,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		<-s.keepaliveDone
 	}
 	s.timers.close()
+	if s.trimStop != nil {
+		close(s.trimStop)
+		<-s.trimDone
+	}
 	close(s.resyncStop)
 	<-s.resyncDone
 	close(s.announceStop)

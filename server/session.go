@@ -311,17 +311,33 @@ func (s *session) park() bool {
 // readBufferSize is the size of a read turn's buffer.
 const readBufferSize = 4096
 
-var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
+// readers is a small free list of read buffers. Unlike a sync.Pool, it
+// never holds more than readersKept: after thousands of connections read
+// at once (a reconnect storm), the buffers go back to the garbage
+// collector instead of staying pinned until two collections have passed,
+// which would raise the heap goal of an idle server.
+var readers = make(chan *bufio.Reader, readersKept)
+
+// readersKept bounds the free list: enough for the read turns that run at
+// once in steady traffic.
+const readersKept = 256
 
 func getReader(r io.Reader) *bufio.Reader {
-	br := readerPool.Get().(*bufio.Reader)
-	br.Reset(r)
-	return br
+	select {
+	case br := <-readers:
+		br.Reset(r)
+		return br
+	default:
+		return bufio.NewReaderSize(r, readBufferSize)
+	}
 }
 
 func putReader(br *bufio.Reader) {
 	br.Reset(nil)
-	readerPool.Put(br)
+	select {
+	case readers <- br:
+	default:
+	}
 }
 
 // drain reads and discards until the peer closes or CloseGrace passes, so
