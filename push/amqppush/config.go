@@ -110,6 +110,9 @@ type Config struct {
 	// Logger receives connection losses, recoveries and failed pushes.
 	// Nil means slog.Default().
 	Logger *slog.Logger
+
+	// ackLinger replaces ackLinger when set (tests).
+	ackLinger time.Duration
 }
 
 // withDefaults fills the zero fields and checks the required ones.
@@ -163,6 +166,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.ackLinger <= 0 {
+		c.ackLinger = ackLinger
 	}
 	return c, nil
 }

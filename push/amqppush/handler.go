@@ -41,7 +41,7 @@ type Handler struct {
 	running        atomic.Bool
 	loggedFallback atomic.Bool
 
-	delivered, redelivered, acked, rejected, requeued, reconnects atomic.Uint64
+	delivered, redelivered, acked, ackFrames, rejected, requeued, reconnects atomic.Uint64
 }
 
 var _ push.Handler = (*Handler)(nil)
@@ -58,6 +58,9 @@ type Stats struct {
 	// Acked counts the messages acknowledged after the sink accepted them
 	// (push_success).
 	Acked uint64
+	// AckFrames counts the basic.ack frames that acknowledged them: one
+	// covers every message accepted since the previous one.
+	AckFrames uint64
 	// Rejected counts the messages rejected without requeue because they
 	// could not be decoded, routed, or were refused by their handler
 	// (push_fail); a dead-letter exchange on the queue receives them.
@@ -89,6 +92,7 @@ func (h *Handler) Stats() Stats {
 		Delivered:   h.delivered.Load(),
 		Redelivered: h.redelivered.Load(),
 		Acked:       h.acked.Load(),
+		AckFrames:   h.ackFrames.Load(),
 		Rejected:    h.rejected.Load(),
 		Requeued:    h.requeued.Load(),
 		Reconnects:  h.reconnects.Load(),
@@ -231,6 +235,8 @@ func (h *Handler) session(ctx context.Context, sink push.Sink, report func(push.
 	// connection is still up, and fewer messages are redelivered.
 	defer acks.flush()
 	unavailable := 0 // consecutive requeues, to back off
+	linger := time.NewTimer(h.cfg.ackLinger)
+	linger.Stop()
 	for {
 		if ctx.Err() != nil {
 			return nil
@@ -240,12 +246,24 @@ func (h *Handler) session(ctx context.Context, sink push.Sink, report func(push.
 			ok  bool
 			got bool
 		)
-		// Take the next delivery if one is ready; otherwise acknowledge
-		// what was accepted so far, then wait.
+		// Take the next delivery if one is ready, or arrives within
+		// ackLinger while acknowledgements are pending; otherwise
+		// acknowledge what was accepted so far, then wait.
 		select {
 		case d, ok = <-deliveries:
 			got = true
 		default:
+		}
+		if !got && acks.waiting() {
+			linger.Reset(h.cfg.ackLinger)
+			select {
+			case d, ok = <-deliveries:
+				got = true
+			case <-linger.C:
+			case <-ctx.Done():
+				return nil
+			}
+			linger.Stop()
 		}
 		if !got {
 			if err := acks.flush(); err != nil {
@@ -294,6 +312,14 @@ func (h *Handler) session(ctx context.Context, sink push.Sink, report func(push.
 // maxAckBatch bounds the accepted messages acknowledged together.
 const maxAckBatch = 64
 
+// ackLinger is how long accepted messages wait for the next delivery
+// before they are acknowledged: at a steady few thousand messages a second
+// one basic.ack then covers tens of them instead of one, which halves
+// RabbitMQ's and herald's work per message. Events are delivered at once;
+// only the acknowledgement waits (a crash meanwhile means redelivery, as
+// for any unacknowledged message).
+const ackLinger = 2 * time.Millisecond
+
 // acker acknowledges accepted messages in batches (basic.ack with
 // multiple): when no further delivery is waiting, when max are pending,
 // and before any other settlement. Their push_success events are reported
@@ -317,6 +343,9 @@ func (a *acker) accept(tag uint64, ev push.Event) error {
 	return nil
 }
 
+// waiting reports whether accepted deliveries await their ack.
+func (a *acker) waiting() bool { return len(a.pending) > 0 }
+
 // flush acknowledges the pending deliveries and reports them.
 func (a *acker) flush() error {
 	if len(a.pending) == 0 {
@@ -325,6 +354,7 @@ func (a *acker) flush() error {
 	err := a.ch.Ack(a.tag, true)
 	if err == nil {
 		a.h.acked.Add(uint64(len(a.pending)))
+		a.h.ackFrames.Add(1)
 	}
 	for i, ev := range a.pending {
 		a.report(ev)

@@ -516,3 +516,45 @@ func TestQueueDeletedIsRedeclared(t *testing.T) {
 		t.Fatalf("the cancellation is not logged:\n%s", logs)
 	}
 }
+
+// Messages that arrive one by one, each within the ack linger of the one
+// before, share acknowledgements; the last is acknowledged once the
+// linger passes with nothing new. Every event is published at once.
+func TestAcknowledgementsLinger(t *testing.T) {
+	cfg := testConfig(t, nil)
+	cfg.ackLinger = 300 * time.Millisecond
+	a := newAdmin(t)
+	a.deleteAtEnd([]string{cfg.QueueName}, []string{cfg.ExchangeName})
+	srv, url := startHerald(t, server.Config{})
+	sub := subscribe(t, url, "linger/channel")
+	h, err := NewHandler(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runHandler(t, h, srv, nil)
+	a.waitConsumers(cfg.QueueName, 1)
+	pcfg := cfg
+	pcfg.ConnectionName = unique("linger-pusher")
+	p, err := NewPusher(pcfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	const n = 30
+	for i := range n {
+		// One at a time: each waits for its confirm, so the handler sees
+		// the deliveries apart, never two waiting at once.
+		if err := p.Push(context.Background(), i, "linger/channel", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		sub.wait(t, 5*time.Second, func(ev []string) bool { return len(ev) == i+1 })
+	}
+	for deadline := time.Now().Add(10 * time.Second); h.Stats().Acked != n; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("acknowledged %d of %d", h.Stats().Acked, n)
+		}
+	}
+	if st := h.Stats(); st.AckFrames > n/3 {
+		t.Fatalf("%d messages arriving one by one took %d basic.ack frames, want them shared", n, st.AckFrames)
+	}
+}
