@@ -66,6 +66,20 @@ type Broker interface {
 	Close(ctx context.Context) error
 }
 
+// Pipeliner is a Broker whose Publish waits for its server's confirmation
+// and which can also publish without waiting: PublishNoWait hands p to the
+// connection and returns, ordered with the Publish and PublishNoWait calls
+// that returned before it. It still fails at once, wrapping ErrUnavailable,
+// while the broker is known to be unreachable; a failure after it returned
+// is logged, not reported. Publishers that owe nobody an answer (a WAMP
+// PUBLISH has no acknowledgement) use it, so that a stream of publications
+// is not paced by round trips; those that must answer honestly (the HTTP
+// API, AMQP acknowledgements) use Publish.
+type Pipeliner interface {
+	Broker
+	PublishNoWait(ctx context.Context, p Publication) error
+}
+
 // wire is a Publication's encoding between nodes.
 type wire struct {
 	Topic    string          `json:"t"`

@@ -21,7 +21,7 @@ var (
 
 // OnPublish implements PublishHandler.
 func (Broadcast) OnPublish(_ context.Context, _ Session, t *Topic, p *PublishEvent) error {
-	return t.Broadcast(p.Event, p.Exclude, p.Eligible)
+	return t.Relay(p.Event, p.Exclude, p.Eligible)
 }
 
 // OnPush implements PushHandler.

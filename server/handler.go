@@ -119,6 +119,16 @@ func (t *Topic) Broadcast(event json.RawMessage, exclude, eligible []string) err
 	return t.srv.Publish(context.Background(), Publication{Topic: t.Name, Event: event, Exclude: exclude, Eligible: eligible})
 }
 
+// Relay is Broadcast for a publication that owes nobody an answer, such
+// as a client's PUBLISH (WAMP v1 has no acknowledgement for it): it returns
+// once the broker has the publication in hand, without waiting for the
+// broker's server to confirm it (see broker.Pipeliner), so a client's
+// stream of publications is not paced by round trips. It still fails
+// while the broker is unavailable.
+func (t *Topic) Relay(event json.RawMessage, exclude, eligible []string) error {
+	return t.srv.publish(context.Background(), Publication{Topic: t.Name, Event: event, Exclude: exclude, Eligible: eligible}, false)
+}
+
 // BroadcastLocal sends event to the topic's subscribers on this node only
 // (what a periodic timer wants: every node runs its own) and returns how
 // many were sent it.

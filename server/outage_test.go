@@ -72,3 +72,48 @@ func TestPublicationsWaitForTheBrokerToSettle(t *testing.T) {
 		}
 	}
 }
+
+// pipelinedBroker is the in-memory broker counting which way publications
+// came: confirmed (Publish) or handed on without waiting (PublishNoWait).
+type pipelinedBroker struct {
+	*broker.Memory
+	confirmed, noWait atomic.Int64
+}
+
+func (b *pipelinedBroker) Publish(ctx context.Context, p broker.Publication) error {
+	if p.Topic != nodesTopic {
+		b.confirmed.Add(1)
+	}
+	return b.Memory.Publish(ctx, p)
+}
+
+func (b *pipelinedBroker) PublishNoWait(ctx context.Context, p broker.Publication) error {
+	b.noWait.Add(1)
+	return b.Memory.Publish(ctx, p)
+}
+
+// A client's PUBLISH, which nobody acknowledges, is handed on without
+// waiting for the broker's confirmation; the HTTP API, which answers, waits
+// for it.
+func TestClientPublicationsAreNotPacedByConfirmations(t *testing.T) {
+	var pb *pipelinedBroker
+	ts := startServer(t, Config{
+		APIKey: "k3y",
+		Broker: func(d broker.Deliver) (broker.Broker, error) {
+			pb = &pipelinedBroker{Memory: broker.NewMemory(d)}
+			return pb, nil
+		},
+	})
+	sub := dial(t, ts.addr)
+	sub.subscribe("relay")
+	waitFor(t, "subscription", func() bool { return ts.hub.count("relay") == 1 })
+	sub.send(`[7,"relay","from a client"]`)
+	sub.expectText(eventFrame("relay", `"from a client"`))
+	if code, _ := api(t, ts, "POST", "/api/publish", "header:k3y", `{"topic":"relay","data":"from the API"}`); code != 200 {
+		t.Fatalf("API publish: %d", code)
+	}
+	sub.expectText(eventFrame("relay", `"from the API"`))
+	if pb.noWait.Load() != 1 || pb.confirmed.Load() != 1 {
+		t.Fatalf("%d publications without waiting, %d confirmed; want 1 and 1", pb.noWait.Load(), pb.confirmed.Load())
+	}
+}

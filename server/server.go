@@ -215,6 +215,12 @@ const eligibleLookupMax = 64
 // every node, this one included. It fails, wrapping broker.ErrUnavailable,
 // while the broker cannot carry it; nothing is then delivered anywhere.
 func (s *Server) Publish(ctx context.Context, p Publication) error {
+	return s.publish(ctx, p, true)
+}
+
+// publish is Publish; without confirm, a broker.Pipeliner hands the
+// publication on without waiting for its server (see Topic.Relay).
+func (s *Server) publish(ctx context.Context, p Publication, confirm bool) error {
 	if p.Topic == nodesTopic {
 		return fmt.Errorf("server: %q is reserved for herald's own use", p.Topic)
 	}
@@ -222,9 +228,13 @@ func (s *Server) Publish(ctx context.Context, p Publication) error {
 		s.metrics.brokerFailures.Inc()
 		return fmt.Errorf("server: publishing to %q: %w: the broker is down, or back while the nodes resubscribe", p.Topic, broker.ErrUnavailable)
 	}
-	err := s.broker.Publish(ctx, broker.Publication{
-		Topic: p.Topic, Payload: p.Event, Exclude: p.Exclude, Eligible: p.Eligible, Origin: s.ids.nodeID(),
-	})
+	bp := broker.Publication{Topic: p.Topic, Payload: p.Event, Exclude: p.Exclude, Eligible: p.Eligible, Origin: s.ids.nodeID()}
+	var err error
+	if pl, ok := s.broker.(broker.Pipeliner); ok && !confirm {
+		err = pl.PublishNoWait(ctx, bp)
+	} else {
+		err = s.broker.Publish(ctx, bp)
+	}
 	if err != nil {
 		s.metrics.brokerFailures.Inc()
 		if errors.Is(err, broker.ErrUnavailable) {

@@ -187,7 +187,7 @@ func (w *Webhook) OnPublish(ctx context.Context, s Session, t *Topic, p *Publish
 			event = resp.Payload
 		}
 	}
-	return t.Broadcast(event, p.Exclude, p.Eligible)
+	return t.Relay(event, p.Exclude, p.Eligible)
 }
 
 // OnPush implements PushHandler, as OnPublish.

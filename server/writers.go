@@ -15,6 +15,9 @@ type tryWriter interface {
 	tryWritev(scratch *writevScratch, bufs [][]byte) (int, error)
 }
 
+// yieldEvery is how many outboxes a writer serves between yields.
+const yieldEvery = 32
+
 // maxIovecs is how many frames one vectored write takes (Linux's
 // IOV_MAX).
 const maxIovecs = 1024
@@ -85,6 +88,13 @@ func (wr *writer) run(stop chan struct{}) {
 				break
 			}
 			for i, o := range turn {
+				if i%yieldEvery == yieldEvery-1 {
+					// A writer never blocks, so on a single CPU it would
+					// keep it for a whole pass over thousands of sockets;
+					// let the readers, the API and the broker run, and
+					// queue more for this pass to coalesce.
+					runtime.Gosched()
+				}
 				if o.writeSome(wr) {
 					wr.mu.Lock()
 					wr.ready = append(wr.ready, o)

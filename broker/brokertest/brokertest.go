@@ -106,6 +106,7 @@ var checks = []check{
 	{name: "SelfDelivery", run: checkSelfDelivery, maxNodes: 1},
 	{name: "Fanout", run: checkFanout},
 	{name: "Ordering", run: checkOrdering},
+	{name: "OrderingNoWait", run: checkOrderingNoWait},
 	{name: "FieldsIntact", run: checkFieldsIntact},
 	{name: "Unsubscribe", run: checkUnsubscribe},
 	{name: "Idempotent", run: checkIdempotent},
@@ -475,6 +476,46 @@ func checkOrdering(t *testing.T, c *cluster) {
 	for i := range n {
 		if err := a.b.Publish(ctx, pub(topic, i)); err != nil {
 			t.Fatalf("Publish %d: %v", i, err)
+		}
+	}
+	for _, nd := range c.nodes {
+		got := nd.rec.takeN(t, n)
+		for i, p := range got {
+			if want := pub(topic, i); diff(p, want) != "" {
+				t.Fatalf("node %s: publication %d: %s", nd.name, i, diff(p, want))
+			}
+		}
+	}
+	s := c.sentinel(t, a, topic)
+	for _, nd := range c.nodes {
+		expectOnly(t, nd, nd.rec.until(t, s))
+	}
+}
+
+// checkOrderingNoWait: a Pipeliner's PublishNoWait calls, mixed with
+// Publish calls, keep one publisher's order on every node. Brokers that are
+// not Pipeliners pass trivially.
+func checkOrderingNoWait(t *testing.T, c *cluster) {
+	const n = 1000
+	a := c.nodes[0]
+	pl, ok := a.b.(broker.Pipeliner)
+	if !ok {
+		return
+	}
+	topic := c.topic("pipelined")
+	for _, nd := range c.nodes {
+		nd.subscribe(t, topic)
+	}
+	ctx := ctxT(t)
+	for i := range n {
+		var err error
+		if i%10 == 9 {
+			err = a.b.Publish(ctx, pub(topic, i))
+		} else {
+			err = pl.PublishNoWait(ctx, pub(topic, i))
+		}
+		if err != nil {
+			t.Fatalf("publication %d: %v", i, err)
 		}
 	}
 	for _, nd := range c.nodes {

@@ -130,7 +130,7 @@ type Broker struct {
 	closed bool
 }
 
-var _ broker.Broker = (*Broker)(nil)
+var _ broker.Pipeliner = (*Broker)(nil)
 
 // New connects to NATS and returns a Broker that delivers the publications
 // of its subscribed topics to deliver. An unreachable server is not an
@@ -401,6 +401,16 @@ func (b *Broker) connErr(op, topic string, err error) error {
 // orders the publications of a connection. While disconnected it returns
 // an error wrapping broker.ErrUnavailable and sends nothing.
 func (b *Broker) Publish(ctx context.Context, p broker.Publication) error {
+	return b.publish(ctx, p, true)
+}
+
+// PublishNoWait implements broker.Pipeliner: Publish without waiting for
+// the server's confirmation.
+func (b *Broker) PublishNoWait(ctx context.Context, p broker.Publication) error {
+	return b.publish(ctx, p, false)
+}
+
+func (b *Broker) publish(ctx context.Context, p broker.Publication, confirm bool) error {
 	if b.isClosed() {
 		return broker.ErrClosed
 	}
@@ -423,6 +433,9 @@ func (b *Broker) Publish(ctx context.Context, p broker.Publication) error {
 	}
 	if err := b.nc.Publish(subj, data); err != nil {
 		return b.connErr("publish", p.Topic, err)
+	}
+	if !confirm {
+		return nil
 	}
 	return b.confirm(ctx, p.Topic)
 }

@@ -40,6 +40,9 @@ func TestOutage(t *testing.T) {
 	if err := pubr.Publish(ctx(t), pub("t", 2)); !errors.Is(err, broker.ErrUnavailable) {
 		t.Fatalf("Publish during the outage: %v, want ErrUnavailable", err)
 	}
+	if err := pubr.PublishNoWait(ctx(t), pub("t", 2)); !errors.Is(err, broker.ErrUnavailable) {
+		t.Fatalf("PublishNoWait during the outage: %v, want ErrUnavailable", err)
+	}
 	if err := sub.Subscribe(ctx(t), "new"); !errors.Is(err, broker.ErrUnavailable) {
 		t.Fatalf("Subscribe during the outage: %v, want ErrUnavailable", err)
 	}

@@ -133,7 +133,7 @@ type Broker struct {
 	clientOnce    sync.Once
 }
 
-var _ broker.Broker = (*Broker)(nil)
+var _ broker.Pipeliner = (*Broker)(nil)
 
 // subscription is a topic subscribed on this node; done is closed once
 // Redis confirmed it (err nil) or it failed (err set, topic removed).
@@ -146,7 +146,7 @@ type pubReq struct {
 	topic   string
 	channel string
 	data    []byte
-	done    chan error
+	done    chan error // nil for PublishNoWait
 }
 
 var errNotConnected = errors.New("not connected to Redis")
@@ -379,6 +379,17 @@ func (b *Broker) Unsubscribe(ctx context.Context, topic string) error {
 // Origin gets the node id. When ctx ends first, Publish returns its error,
 // and the publication may still be sent.
 func (b *Broker) Publish(ctx context.Context, p broker.Publication) error {
+	return b.publish(ctx, p, true)
+}
+
+// PublishNoWait implements broker.Pipeliner: the publication joins the
+// same pipeline as Publish's, in order, and a failure to send it is
+// logged.
+func (b *Broker) PublishNoWait(ctx context.Context, p broker.Publication) error {
+	return b.publish(ctx, p, false)
+}
+
+func (b *Broker) publish(ctx context.Context, p broker.Publication, wait bool) error {
 	if b.closed.Load() {
 		return closedErr("publish", p.Topic)
 	}
@@ -395,13 +406,19 @@ func (b *Broker) Publish(ctx context.Context, p broker.Publication) error {
 	if err != nil {
 		return fmt.Errorf("redisbroker: publish %q: %w", p.Topic, err)
 	}
-	req := &pubReq{topic: p.Topic, channel: b.prefix + p.Topic, data: data, done: make(chan error, 1)}
+	req := &pubReq{topic: p.Topic, channel: b.prefix + p.Topic, data: data}
+	if wait {
+		req.done = make(chan error, 1)
+	}
 	select {
 	case b.pubq <- req:
 	case <-b.closing:
 		return closedErr("publish", p.Topic)
 	case <-ctx.Done():
 		return fmt.Errorf("redisbroker: publish %q: %w", p.Topic, ctx.Err())
+	}
+	if !wait {
+		return nil
 	}
 	select {
 	case err := <-req.done:
@@ -431,7 +448,7 @@ func (b *Broker) publishLoop() {
 			for {
 				select {
 				case r := <-b.pubq:
-					r.done <- closedErr("publish", r.topic)
+					b.settle(r, closedErr("publish", r.topic))
 				default:
 					return
 				}
@@ -456,7 +473,7 @@ func (b *Broker) flush(batch []*pubReq) {
 	defer cancel()
 	if len(batch) == 1 {
 		r := batch[0]
-		r.done <- b.published(r, b.client.Publish(ctx, r.channel, r.data).Err())
+		b.settle(r, b.published(r, b.client.Publish(ctx, r.channel, r.data).Err()))
 		return
 	}
 	cmds := make([]*redis.IntCmd, len(batch))
@@ -467,7 +484,19 @@ func (b *Broker) flush(batch []*pubReq) {
 		return nil
 	})
 	for i, r := range batch {
-		r.done <- b.published(r, cmds[i].Err())
+		b.settle(r, b.published(r, cmds[i].Err()))
+	}
+}
+
+// settle gives a publication's outcome to its waiting Publish, or logs a
+// failure of a PublishNoWait.
+func (b *Broker) settle(r *pubReq, err error) {
+	if r.done != nil {
+		r.done <- err
+		return
+	}
+	if err != nil {
+		b.log.Warn("redisbroker: a publication made without waiting was not sent", "topic", r.topic, "err", err)
 	}
 }
 

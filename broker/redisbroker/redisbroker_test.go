@@ -178,6 +178,9 @@ func TestNewWhileUnreachable(t *testing.T) {
 	if err := b.Publish(ctx, broker.Publication{Topic: "t", Payload: json.RawMessage(`1`)}); !errors.Is(err, broker.ErrUnavailable) {
 		t.Errorf("Publish: %v, want ErrUnavailable", err)
 	}
+	if err := b.PublishNoWait(ctx, broker.Publication{Topic: "t", Payload: json.RawMessage(`1`)}); !errors.Is(err, broker.ErrUnavailable) {
+		t.Errorf("PublishNoWait: %v, want ErrUnavailable", err)
+	}
 	if err := b.Subscribe(ctx, "t"); !errors.Is(err, broker.ErrUnavailable) {
 		t.Errorf("Subscribe: %v, want ErrUnavailable", err)
 	}
