@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# perf.sh measures the figures of docs/performance.md with herald bench:
+# the server pinned to CPU 0, the load generator to CPU 1, every figure the
+# median of RUNS runs. It needs the machine's RabbitMQ, Redis and NATS for
+# the AMQP and broker rows (set SKIP_SERVICES=1 to leave them out).
+#
+#   bash scripts/perf.sh            # RUNS=5
+#   RUNS=3 bash scripts/perf.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-5}
+SKIP_SERVICES=${SKIP_SERVICES:-}
+work=$(mktemp -d)
+bin=$work/herald
+go build -o "$bin" ./cmd/herald
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# serve NAME YAML: starts a server pinned to CPU 0 with that config; cfg
+# is its config path.
+cfg=
+serve() {
+	local name=$1 extra=$2 p
+	p=$(port)
+	cat >"$work/$name.yaml" <<YAML
+server: { host: 127.0.0.1, port: $p }
+api: { key: perf-key }
+$extra
+YAML
+	taskset -c 0 "$bin" serve -c "$work/$name.yaml" >"$work/$name.log" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 100); do
+		curl -fs "http://127.0.0.1:$p/healthz" >/dev/null 2>&1 && break
+		sleep 0.05
+	done
+	cfg=$work/$name.yaml
+}
+
+# run CFG JQ ARGS...: runs bench RUNS times and prints the median of the
+# jq expression over the JSON summaries (a run with loss counts as 0).
+run() {
+	local cfg=$1 expr=$2
+	shift 2
+	local vals=()
+	for _ in $(seq "$RUNS"); do
+		local out
+		out=$(taskset -c 1 "$bin" bench -c "$cfg" --quiet --json - "$@" 2>/dev/null || true)
+		vals+=("$(jq -r "if .ok then ($expr) else 0 end" <<<"$out")")
+	done
+	printf '%s\n' "${vals[@]}" | sort -g | awk '{v[NR]=$1} END {printf "%.0f (runs: %d)\n", v[int((NR+1)/2)], NR}'
+}
+
+serve mem ""
+mem=$cfg
+echo "burst, 2000 subscribers x 300 messages, WAMP publisher (deliveries/s): $(run "$mem" .delivery.per_sec --conns 2000 --messages 300)"
+echo "burst, HTTP API, 1 request in flight (deliveries/s): $(run "$mem" .delivery.per_sec --via http --publishers 1 --conns 2000 --messages 300)"
+echo "burst, HTTP API, 4 requests in flight (deliveries/s): $(run "$mem" .delivery.per_sec --via http --publishers 4 --conns 2000 --messages 300)"
+echo "latency, 200 subscribers at 200 msg/s, p99 (us): $(run "$mem" .latency_us.p99 --conns 200 --messages 1000 --rate 200)"
+echo "latency, 200 subscribers at 1000 msg/s, p99 (us): $(run "$mem" .latency_us.p99 --conns 200 --messages 3000 --rate 1000)"
+echo "latency, 2000 subscribers at 100 msg/s, p99 (us): $(run "$mem" .latency_us.p99 --conns 2000 --messages 300 --rate 100)"
+echo "handshakes, 15000 connections (per s): $(run "$mem" .connect.handshakes_per_sec --conns 15000 --messages 1 --sources 8)"
+
+vals=()
+for _ in $(seq "$RUNS"); do
+	serve "idle$RANDOM" ""
+	out=$(taskset -c 1 "$bin" bench -c "$cfg" --quiet --json - --conns 19000 --messages 10 --idle 10s 2>/dev/null || true)
+	vals+=("$(jq -r '.memory.per_conn_bytes' <<<"$out")")
+	kill "${pids[-1]}"
+done
+echo "idle memory, 19000 subscribed connections (bytes/connection): $(printf '%s\n' "${vals[@]}" | sort -g | awk '{v[NR]=$1} END {printf "%.0f (runs: %d)\n", v[int((NR+1)/2)], NR}')"
+
+if [ -z "$SKIP_SERVICES" ]; then
+	q=herald_perf_$RANDOM
+	serve amqp "pushers:
+  amqp: { host: 127.0.0.1, login: guest, password: guest, queue_name: $q, exchange_name: $q, routing_key: $q }"
+	amqp=$cfg
+	echo "AMQP to 1 subscriber, publisher confirms (messages/s): $(run "$amqp" .publish.per_sec --via amqp --conns 1 --messages 80000)"
+	serve redis "broker: { type: redis, url: 'redis://127.0.0.1:6379/0', prefix: 'herald-perf-$RANDOM:' }"
+	redis=$cfg
+	echo "burst over the Redis broker (deliveries/s): $(run "$redis" .delivery.per_sec --conns 2000 --messages 300)"
+	serve nats "broker: { type: nats, url: 'nats://127.0.0.1:4222', prefix: 'heraldperf$RANDOM' }"
+	nats=$cfg
+	echo "burst over the NATS broker (deliveries/s): $(run "$nats" .delivery.per_sec --conns 2000 --messages 300)"
+	rabbitmqctl delete_queue "$q" >/dev/null 2>&1 || true
+fi
