@@ -126,3 +126,119 @@ func BenchmarkPublishLoopback(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHubSubscribe subscribes and unsubscribes sessions to topics
+// spread over the shards: the cost of a SUBSCRIBE/UNSUBSCRIBE pair in the
+// hub, with 10,000 topics held.
+func BenchmarkHubSubscribe(b *testing.B) {
+	h := newHub()
+	sessions := make([]*session, 64)
+	for i := range sessions {
+		sessions[i] = &session{id: fmt.Sprint(i)}
+	}
+	topics := make([]string, 10000)
+	for i := range topics {
+		topics[i] = fmt.Sprintf("acme/room/%d", i)
+		h.subscribe(topics[i], sessions[0])
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		t, s := topics[i%len(topics)], sessions[1+i%63]
+		h.subscribe(t, s)
+		h.unsubscribe(t, s)
+		i++
+	}
+}
+
+// BenchmarkHubSubscribers walks a topic's 10,000 subscribers, as a
+// publication does before queueing to each.
+func BenchmarkHubSubscribers(b *testing.B) {
+	h := newHub()
+	for i := range 10000 {
+		h.subscribe("acme/busy", &session{id: fmt.Sprint(i)})
+	}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		h.subscribers("acme/busy", func(*session) { n++ })
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "subscribers/s")
+}
+
+// BenchmarkOutboxPush queues frames into an outbox whose writer drains it
+// into a discarded connection: the per-delivery cost of queueing.
+func BenchmarkOutboxPush(b *testing.B) {
+	srv, err := New(Config{Logger: discardLogger(), MaxQueueSize: 64 << 20, DisableMemoryTrim: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Shutdown(b.Context())
+	s := newSession(srv, srv.ids.next(), Identity{Anonymous: true}, &discardConn{}, nil)
+	frame := ws.AppendFrame(nil, ws.OpText, []byte(`[8,"t",{"seq":1}]`))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.out.push(frame); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s.out.wait()
+}
+
+// BenchmarkWritev is the writers' batching: 64 queued frames leave in one
+// vectored write to a real loopback socket whose peer discards them.
+func BenchmarkWritev(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		buf := make([]byte, 1<<20)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw := tryWriterOf(conn)
+	if raw == nil {
+		b.Skip("no non-blocking writer on this system")
+	}
+	frame := ws.AppendFrame(nil, ws.OpText, []byte(`[8,"bench/topic",{"seq":123456,"ts":1732600000000000}]`))
+	batch := make([][]byte, 64)
+	for i := range batch {
+		batch[i] = frame
+	}
+	var wr writer
+	b.ReportAllocs()
+	b.SetBytes(int64(len(frame) * len(batch)))
+	for b.Loop() {
+		rest := batch
+		for len(rest) > 0 {
+			_, _, r, err := wr.writev(raw, rest)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if r == nil {
+				break
+			}
+			rest = r
+			time.Sleep(10 * time.Microsecond) // the socket is full: let the reader catch up
+		}
+	}
+	b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "frames/s")
+	conn.Close()
+	<-done
+}
