@@ -48,6 +48,11 @@ type Config struct {
 	// URL is the server's WebSocket URL, ws:// on a loopback address.
 	// Zero means ws://127.0.0.1:8080/.
 	URL string
+	// PublishURL is where the publishers go instead of URL: another node
+	// of the same herald cluster, to measure fan-out across nodes (WAMP
+	// publishers connect there; HTTP publishers post to its API). Zero
+	// means URL.
+	PublishURL string
 	// Conns is the number of subscriber connections.
 	Conns int
 	// Topics is the number of topics, TopicPrefix+"0" ..
@@ -158,7 +163,7 @@ type target struct {
 }
 
 // withDefaults fills the zero fields and checks the rest.
-func (c Config) withDefaults() (Config, *target, error) {
+func (c Config) withDefaults() (Config, *targets, error) {
 	if c.URL == "" {
 		c.URL = DefaultURL
 	}
@@ -267,31 +272,44 @@ func (c Config) withDefaults() (Config, *target, error) {
 	default:
 		bad("via %q: want %s, %s or %s", c.Via, ViaWAMP, ViaHTTP, ViaAMQP)
 	}
-	t, err := c.resolveTarget()
+	t, err := c.resolveTarget(c.URL)
 	if err != nil {
 		errs = append(errs, err)
+	}
+	pt := t
+	if c.PublishURL != "" && err == nil {
+		if pt, err = c.resolveTarget(c.PublishURL); err != nil {
+			errs = append(errs, fmt.Errorf("publish %w", err))
+		}
 	}
 	if len(errs) > 0 {
 		return c, nil, &ConfigError{Err: errors.Join(errs...)}
 	}
-	return c, t, nil
+	return c, &targets{subscribe: t, publish: pt}, nil
 }
 
-// resolveTarget checks URL and MetricsURL and plans the source addresses.
-func (c Config) resolveTarget() (*target, error) {
-	u, err := url.Parse(c.URL)
+// targets are the server the subscribers connect to and the one the
+// publishers use (the same unless PublishURL is set).
+type targets struct {
+	subscribe, publish *target
+}
+
+// resolveTarget checks a server URL and MetricsURL and plans the source
+// addresses.
+func (c Config) resolveTarget(raw string) (*target, error) {
+	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("URL %q: %w", c.URL, err)
+		return nil, fmt.Errorf("URL %q: %w", raw, err)
 	}
 	switch u.Scheme {
 	case "ws":
 	case "wss":
-		return nil, fmt.Errorf("URL %q: bench speaks plain ws:// only (TLS would measure the TLS stack)", c.URL)
+		return nil, fmt.Errorf("URL %q: bench speaks plain ws:// only (TLS would measure the TLS stack)", raw)
 	default:
-		return nil, fmt.Errorf("URL %q: the scheme must be ws", c.URL)
+		return nil, fmt.Errorf("URL %q: the scheme must be ws", raw)
 	}
 	if err := checkLoopbackHost(u.Hostname()); err != nil {
-		return nil, fmt.Errorf("URL %q: %w", c.URL, err)
+		return nil, fmt.Errorf("URL %q: %w", raw, err)
 	}
 	ip := loopbackIP(u.Hostname())
 	port := u.Port()

@@ -74,7 +74,7 @@ func (p *wampPublisher) deadErr() error {
 
 func (r *runner) newWAMPPublisher(ctx context.Context, id int) (*wampPublisher, error) {
 	p := &wampPublisher{r: r, id: id, done: make(chan struct{})}
-	conn, err := r.open(ctx, r.t.sources[id%len(r.t.sources)], &p.fr)
+	conn, err := r.open(ctx, r.pt, r.pt.sources[id%len(r.pt.sources)], &p.fr)
 	if err != nil {
 		return nil, fmt.Errorf("publisher %d: %w", id, err)
 	}
@@ -181,7 +181,7 @@ type httpPublisher struct {
 // newHTTPClient returns the client every HTTP publisher shares: keep-alive
 // connections from the first source address, one per publisher.
 func (r *runner) newHTTPClient() *http.Client {
-	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: r.t.sources[0]}, Timeout: r.cfg.ConnectTimeout}
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: r.pt.sources[0]}, Timeout: r.cfg.ConnectTimeout}
 	return &http.Client{
 		Timeout: 30 * time.Second,
 		Transport: &http.Transport{

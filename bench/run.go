@@ -18,7 +18,8 @@ const probeInterval = 250 * time.Millisecond
 // runner is one run in progress.
 type runner struct {
 	cfg       Config
-	t         *target
+	t         *target // the subscribers' server
+	pt        *target // the publishers' server: t, or Config.PublishURL's
 	header    http.Header
 	protocols []string
 	progress  io.Writer
@@ -56,16 +57,18 @@ type runner struct {
 // failure. Otherwise the error is nil and Summary.OK tells whether every
 // expected event arrived exactly once.
 func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) {
-	cfg, t, err := cfg.withDefaults()
+	cfg, ts, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
+	t := ts.subscribe
 	if err := checkFileLimit(cfg.Conns + cfg.Publishers + 64); err != nil {
 		return nil, &ConfigError{Err: err}
 	}
 	r := &runner{
 		cfg:       cfg,
 		t:         t,
+		pt:        ts.publish,
 		header:    cfg.header(),
 		protocols: []string{subprotocol(cfg.Protocol)},
 		progress:  progress,
@@ -225,7 +228,7 @@ func (r *runner) startPublishers(ctx context.Context) error {
 	case ViaHTTP:
 		client := r.newHTTPClient()
 		for range r.cfg.Publishers {
-			r.pubs = append(r.pubs, &httpPublisher{r: r, client: client, url: r.t.httpBase + "/api/publish"})
+			r.pubs = append(r.pubs, &httpPublisher{r: r, client: client, url: r.pt.httpBase + "/api/publish"})
 		}
 	case ViaAMQP:
 		ac, err := r.dialAMQP()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -15,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldws/herald/broker"
+	"github.com/heraldws/herald/broker/redisbroker"
 	"github.com/heraldws/herald/client"
 	"github.com/heraldws/herald/server"
 	"github.com/heraldws/herald/topic"
@@ -368,5 +371,39 @@ func TestInterrupted(t *testing.T) {
 	}
 	if errors.Is(ctx.Err(), context.Canceled) == false {
 		t.Error("the context was not cancelled")
+	}
+}
+
+// Subscribers on one node, publishers on another, over the machine's
+// Redis: every event crosses the broker, and all arrive once.
+func TestAcrossNodes(t *testing.T) {
+	if c, err := net.DialTimeout("tcp", "127.0.0.1:6379", time.Second); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("Redis on 127.0.0.1:6379 unreachable under CI: %v", err)
+		}
+		t.Skipf("Redis on 127.0.0.1:6379 unreachable: %v", err)
+	} else {
+		c.Close()
+	}
+	prefix := fmt.Sprintf("herald-bench-test-%d:", time.Now().UnixNano())
+	node := func() *heraldServer {
+		return startHerald(t, server.Config{APIKey: "k", Broker: func(d broker.Deliver) (broker.Broker, error) {
+			return redisbroker.New(redisbroker.Config{URL: "redis://127.0.0.1:6379/0", Prefix: prefix, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, d)
+		}})
+	}
+	subs, pubs := node(), node()
+	for _, via := range []string{ViaWAMP, ViaHTTP} {
+		sum, err := Run(t.Context(), Config{URL: subs.url, PublishURL: pubs.url, Via: via, APIKey: "k", Conns: 100, Topics: 2, Messages: 50, Duration: 20 * time.Second}, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkComplete(t, sum, 100, 2, 50)
+		// The subscribers' node holds the subscribers alone.
+		if m := sum.Memory; m.ServerConnectionsAfter != 100 {
+			t.Errorf("via %s: the subscribers' node has %d connections, want 100", via, m.ServerConnectionsAfter)
+		}
+	}
+	if _, err := Run(t.Context(), Config{URL: subs.url, PublishURL: "ws://example.com/", Conns: 1, Topics: 1, Messages: 1}, io.Discard); err == nil || !strings.Contains(err.Error(), "publish URL") {
+		t.Fatalf("a non-loopback publish URL: %v", err)
 	}
 }

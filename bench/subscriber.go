@@ -57,20 +57,20 @@ func (e *closedError) Error() string {
 	return fmt.Sprintf("the server closed the connection (%d %s)", e.code, strconv.Quote(e.reason))
 }
 
-// open dials the target from src, performs the WebSocket handshake and
+// open dials t from src, performs the WebSocket handshake and
 // reads the WELCOME (after sending HELLO in WAMP v2), leaving fr reading
 // the connection. ctx bounds it all.
-func (r *runner) open(ctx context.Context, src net.IP, fr *frameReader) (net.Conn, error) {
+func (r *runner) open(ctx context.Context, t *target, src net.IP, fr *frameReader) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.ConnectTimeout)
 	defer cancel()
 	// No TCP keepalive: a load test does not idle long enough to need it,
 	// and it saves setsockopt calls on the connect path.
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, KeepAlive: -1}
-	conn, err := d.DialContext(ctx, "tcp", r.t.addr)
+	conn, err := d.DialContext(ctx, "tcp", t.addr)
 	if err != nil {
 		return nil, fmt.Errorf("connecting from %s: %w", src, err)
 	}
-	res, err := ws.Handshake(ctx, conn, r.t.url, ws.HandshakeOptions{Header: r.header, Protocols: r.protocols})
+	res, err := ws.Handshake(ctx, conn, t.url, ws.HandshakeOptions{Header: r.header, Protocols: r.protocols})
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("handshake: %w", err)
@@ -130,7 +130,7 @@ func (r *runner) welcome(conn net.Conn, fr *frameReader) error {
 // alone.
 func (r *runner) connect(ctx context.Context, i int) error {
 	s := &r.subs[i]
-	if _, err := r.open(ctx, r.t.sources[i%len(r.t.sources)], &s.fr); err != nil {
+	if _, err := r.open(ctx, r.t, r.t.sources[i%len(r.t.sources)], &s.fr); err != nil {
 		return err
 	}
 	s.flags.Store(fConnected)

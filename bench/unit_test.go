@@ -307,15 +307,19 @@ func TestConfigErrors(t *testing.T) {
 	if _, _, err := ok.withDefaults(); err != nil {
 		t.Fatalf("the base config: %v", err)
 	}
-	c, tg, _ := Config{URL: "ws://localhost:9/x?a=b", Conns: 45000, Topics: 1, Messages: 1, Ticket: "t k"}.withDefaults()
+	c, tgs, _ := Config{URL: "ws://localhost:9/x?a=b", Conns: 45000, Topics: 1, Messages: 1, Ticket: "t k"}.withDefaults()
+	tg := tgs.subscribe
+	if tgs.publish != tg {
+		t.Errorf("without PublishURL the publishers have their own target %+v", tgs.publish)
+	}
 	if c.Sources != 4 || len(tg.sources) != 4 || !tg.sources[3].Equal(net.IPv4(127, 0, 0, 4)) {
 		t.Errorf("45000 conns: %d sources %v, want 127.0.0.1 .. 127.0.0.4", c.Sources, tg.sources)
 	}
 	if tg.addr != "127.0.0.1:9" || tg.url.RequestURI() != "/x?a=b&ticket=t+k" || tg.metrics != "http://localhost:9/metrics" {
 		t.Errorf("target %s %s %s", tg.addr, tg.url.RequestURI(), tg.metrics)
 	}
-	_, tg, _ = Config{URL: "ws://[::1]:9/", Conns: 1, Topics: 1, Messages: 1}.withDefaults()
-	if len(tg.sources) != 1 || !tg.sources[0].Equal(net.IPv6loopback) {
+	_, tgs, _ = Config{URL: "ws://[::1]:9/", Conns: 1, Topics: 1, Messages: 1}.withDefaults()
+	if tg = tgs.subscribe; len(tg.sources) != 1 || !tg.sources[0].Equal(net.IPv6loopback) {
 		t.Errorf("an IPv6 target's sources: %v", tg.sources)
 	}
 }

@@ -40,6 +40,7 @@ YAML
 		sleep 0.05
 	done
 	cfg=$work/$name.yaml
+	url=ws://127.0.0.1:$p/
 }
 
 # run CFG JQ ARGS...: runs bench RUNS times and prints the median of the
@@ -81,11 +82,18 @@ if [ -z "$SKIP_SERVICES" ]; then
   amqp: { host: 127.0.0.1, login: guest, password: guest, queue_name: $q, exchange_name: $q, routing_key: $q }"
 	amqp=$cfg
 	echo "AMQP to 1 subscriber, publisher confirms (messages/s): $(run "$amqp" .publish.per_sec --via amqp --conns 1 --messages 80000)"
-	serve redis "broker: { type: redis, url: 'redis://127.0.0.1:6379/0', prefix: 'herald-perf-$RANDOM:' }"
-	redis=$cfg
-	echo "burst over the Redis broker (deliveries/s): $(run "$redis" .delivery.per_sec --conns 2000 --messages 300)"
-	serve nats "broker: { type: nats, url: 'nats://127.0.0.1:4222', prefix: 'heraldperf$RANDOM' }"
-	nats=$cfg
-	echo "burst over the NATS broker (deliveries/s): $(run "$nats" .delivery.per_sec --conns 2000 --messages 300)"
+	for kind in redis nats; do
+		if [ "$kind" = redis ]; then
+			b="broker: { type: redis, url: 'redis://127.0.0.1:6379/0', prefix: 'herald-perf-$RANDOM:' }"
+		else
+			b="broker: { type: nats, url: 'nats://127.0.0.1:4222', prefix: 'heraldperf$RANDOM' }"
+		fi
+		serve "$kind-a" "$b"
+		a=$cfg pub=$url
+		serve "$kind-b" "$b"
+		echo "burst over the $kind broker, one node (deliveries/s): $(run "$a" .delivery.per_sec --conns 2000 --messages 300)"
+		echo "burst across two nodes over $kind, WAMP publisher on the other node (deliveries/s): $(run "$cfg" .delivery.per_sec --conns 2000 --messages 300 --publish-url "$pub")"
+		echo "burst across two nodes over $kind, 4 HTTP requests in flight on the other node (deliveries/s): $(run "$cfg" .delivery.per_sec --via http --publishers 4 --conns 2000 --messages 300 --publish-url "$pub")"
+	done
 	rabbitmqctl delete_queue "$q" >/dev/null 2>&1 || true
 fi

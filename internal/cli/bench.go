@@ -46,13 +46,14 @@ func ExitCode(err error) int {
 
 // benchOptions are the flags of `herald bench`.
 type benchOptions struct {
-	client  clientFlags
-	cfg     bench.Config
-	apiKey  string
-	json    string
-	quiet   bool
-	window  int
-	metrics string
+	client     clientFlags
+	cfg        bench.Config
+	apiKey     string
+	json       string
+	quiet      bool
+	window     int
+	metrics    string
+	publishURL string
 }
 
 func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -120,6 +121,7 @@ for bad usage. docs/bench.md describes the flags and the JSON fields.`,
 	f.DurationVar(&o.cfg.SubscribeTimeout, "subscribe-timeout", bench.DefaultSubscribeTimeout, "how long to wait for every subscriber to see a probe event")
 	f.DurationVar(&o.cfg.Idle, "idle", 0, "hold the connections idle this long before reading the server's memory and publishing")
 	f.IntVar(&o.cfg.PID, "pid", 0, "server process whose memory to read (/proc/PID/status VmRSS)")
+	f.StringVar(&o.publishURL, "publish-url", "", "another node of the same cluster for the publishers (ws://...): measures fan-out across nodes")
 	f.StringVar(&o.metrics, "metrics", "", `Prometheus URL for the server's memory (default http://HOST:PORT/metrics of the target; "off" disables)`)
 	f.IntVar(&o.cfg.ReadBuffer, "read-buffer", bench.DefaultReadBuffer, "largest read buffer per connection, bytes")
 	f.StringVar(&o.json, "json", "", `write the JSON summary to FILE ("-": standard output)`)
@@ -130,6 +132,7 @@ for bad usage. docs/bench.md describes the flags and the JSON fields.`,
 func runBench(cmd *cobra.Command, o benchOptions, args []string, stdout, stderr io.Writer) error {
 	cfg := o.cfg
 	cfg.MetricsURL = o.metrics
+	cfg.PublishURL = o.publishURL
 	var file *config.Config
 	if o.client.configPath != "" {
 		var err error
