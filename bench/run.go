@@ -20,6 +20,7 @@ type runner struct {
 	cfg       Config
 	t         *target // the subscribers' server
 	pt        *target // the publishers' server: t, or Config.PublishURL's
+	requests  map[*target]*request
 	header    http.Header
 	protocols []string
 	progress  io.Writer
@@ -62,6 +63,14 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) 
 		return nil, err
 	}
 	t := ts.subscribe
+	requests := map[*target]*request{}
+	for _, tg := range []*target{ts.subscribe, ts.publish} {
+		req, err := newRequest(tg, cfg.header(), []string{subprotocol(cfg.Protocol)})
+		if err != nil {
+			return nil, &ConfigError{Err: err}
+		}
+		requests[tg] = req
+	}
 	if err := checkFileLimit(cfg.Conns + cfg.Publishers + 64); err != nil {
 		return nil, &ConfigError{Err: err}
 	}
@@ -69,6 +78,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) 
 		cfg:       cfg,
 		t:         t,
 		pt:        ts.publish,
+		requests:  requests,
 		header:    cfg.header(),
 		protocols: []string{subprotocol(cfg.Protocol)},
 		progress:  progress,

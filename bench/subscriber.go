@@ -61,26 +61,30 @@ func (e *closedError) Error() string {
 // reads the WELCOME (after sending HELLO in WAMP v2), leaving fr reading
 // the connection. ctx bounds it all.
 func (r *runner) open(ctx context.Context, t *target, src net.IP, fr *frameReader) (net.Conn, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.ConnectTimeout)
-	defer cancel()
 	// No TCP keepalive: a load test does not idle long enough to need it,
 	// and it saves setsockopt calls on the connect path.
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, KeepAlive: -1}
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, KeepAlive: -1, Timeout: r.cfg.ConnectTimeout}
 	conn, err := d.DialContext(ctx, "tcp", t.addr)
 	if err != nil {
 		return nil, fmt.Errorf("connecting from %s: %w", src, err)
 	}
-	res, err := ws.Handshake(ctx, conn, t.url, ws.HandshakeOptions{Header: r.header, Protocols: r.protocols})
-	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("handshake: %w", err)
-	}
-	fr.init(conn, res.Reader, r.cfg.ReadBuffer)
-	// From here ctx's end interrupts a blocked read or write.
+	// ConnectTimeout bounds the handshake and the WELCOME; ctx's end
+	// interrupts them.
+	conn.SetDeadline(time.Now().Add(r.cfg.ConnectTimeout))
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	err = r.welcome(conn, fr)
+	req := r.requests[t]
+	if err = r.handshake(conn, req, fr); err != nil {
+		err = fmt.Errorf("handshake: %w", err)
+	} else {
+		fr.limit = r.cfg.ReadBuffer
+		fr.now = time.Now().UnixNano()
+		err = r.welcome(conn, fr)
+	}
 	if !stop() {
 		err = ctx.Err()
+	}
+	if err == nil {
+		err = conn.SetDeadline(time.Time{})
 	}
 	if err != nil {
 		conn.Close()
