@@ -372,9 +372,13 @@ func (b *Broker) subject(topic string) (string, error) {
 }
 
 // unavailable returns an error wrapping broker.ErrUnavailable when the
-// connection cannot carry anything now, and nil when it can.
+// connection cannot carry anything now (broker.ErrClosed once Close has
+// run), and nil when it can.
 func (b *Broker) unavailable(op, topic string) error {
 	if st := b.nc.Status(); st != nats.CONNECTED {
+		if b.isClosed() {
+			return broker.ErrClosed // Close ran since the caller checked
+		}
 		return fmt.Errorf("natsbroker: %s %q: %w (nats connection %s)", op, topic, broker.ErrUnavailable, st)
 	}
 	return nil
