@@ -24,20 +24,19 @@ func TestWritersHandOffAFullSocket(t *testing.T) {
 	for i := range burst {
 		ts.fanout(Publication{Topic: "full", Event: []byte(event(i))})
 	}
-	// The socket is full by now and the rest waits in the outbox.
-	time.Sleep(100 * time.Millisecond)
+	// The socket fills up and the rest waits in the outbox, written by a
+	// goroutine of its own.
 	ts.mu.Lock()
 	var sess *session
 	for _, s := range ts.byID {
 		sess = s
 	}
 	ts.mu.Unlock()
-	sess.out.mu.Lock()
-	state := sess.out.state
-	sess.out.mu.Unlock()
-	if state != outboxBlocking {
-		t.Fatalf("outbox state %d with a full socket, want outboxBlocking", state)
-	}
+	waitFor(t, "the outbox to be handed to a goroutine of its own", func() bool {
+		sess.out.mu.Lock()
+		defer sess.out.mu.Unlock()
+		return sess.out.state == outboxBlocking
+	})
 	p.conn.SetReadDeadline(time.Now().Add(20 * time.Second))
 	for i := range burst {
 		p.expectText(eventFrame("full", event(i)))
