@@ -148,6 +148,10 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		return fmt.Errorf("listening on %s: %w", cfg.Addr(), err)
 	}
 	ln = srv.Listener(ln)
+	if tlsConfig == nil {
+		// Upgrades are served as soon as they are read, outside net/http.
+		ln = srv.UpgradeListener(ln)
+	}
 	httpSrv := srv.HTTPServer(cfg.Addr())
 	httpSrv.TLSConfig = tlsConfig
 
