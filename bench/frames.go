@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -37,19 +36,6 @@ type frameReader struct {
 	// now is the Unix time, in nanoseconds, of the last read: every frame
 	// of one read arrived together.
 	now int64
-}
-
-// init starts reading conn, taking over whatever br (the handshake's
-// reader) already buffered, such as the WELCOME that came with the 101.
-func (f *frameReader) init(conn net.Conn, br *bufio.Reader, limit int) {
-	f.conn, f.limit = conn, limit
-	n := br.Buffered()
-	f.buf = make([]byte, max(initialReadBuffer, n))
-	if n > 0 {
-		p, _ := br.Peek(n)
-		f.w = copy(f.buf, p)
-	}
-	f.now = time.Now().UnixNano()
 }
 
 // next returns the next frame: its opcode, FIN bit and payload.

@@ -21,7 +21,6 @@ type runner struct {
 	t         *target // the subscribers' server
 	pt        *target // the publishers' server: t, or Config.PublishURL's
 	requests  map[*target]*request
-	header    http.Header
 	protocols []string
 	progress  io.Writer
 
@@ -79,7 +78,6 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) 
 		t:         t,
 		pt:        ts.publish,
 		requests:  requests,
-		header:    cfg.header(),
 		protocols: []string{subprotocol(cfg.Protocol)},
 		progress:  progress,
 		subs:      make([]subscriber, cfg.Conns),

@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"net"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -170,7 +173,8 @@ func TestHistogramQuantiles(t *testing.T) {
 
 // frameReader reads what a server sends: small, 16-bit and 64-bit
 // lengths (growing past its limit and back), control frames, fragments,
-// and bytes the handshake reader had buffered.
+// and the bytes that came with the handshake response (the WELCOME, in
+// herald's case), left in its buffer by the lean client handshake.
 func TestFrameReader(t *testing.T) {
 	client, server := net.Pipe()
 	defer client.Close()
@@ -178,8 +182,17 @@ func TestFrameReader(t *testing.T) {
 	mid := bytes.Repeat([]byte("m"), 300)
 	go func() {
 		defer server.Close()
-		var out []byte
-		out = ws.AppendFrame(out, ws.OpText, []byte("second"))
+		key, err := readUpgradeKey(server)
+		if err != nil {
+			return
+		}
+		out := []byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+			ws.AcceptKey(key) + "\r\nSec-WebSocket-Protocol: wamp\r\n\r\n")
+		out = ws.AppendFrame(out, ws.OpText, []byte("first")) // in the same write
+		if _, err := server.Write(out); err != nil {
+			return
+		}
+		out = ws.AppendFrame(out[:0], ws.OpText, []byte("second"))
 		out = ws.AppendFrame(out, ws.OpText, mid)
 		out = ws.AppendFrame(out, ws.OpPing, []byte("p"))
 		out = append(out, 0x01, 3, 'a', 'b', 'c') // text, not final
@@ -196,11 +209,12 @@ func TestFrameReader(t *testing.T) {
 			out = out[n:]
 		}
 	}()
-	// What the handshake's reader already held: the first frame.
-	br := bufio.NewReader(bytes.NewReader(ws.AppendFrame(nil, ws.OpText, []byte("first"))))
-	br.Peek(1)
+	r, req := handshakeRunner(t)
 	var fr frameReader
-	fr.init(client, br, 1024)
+	if err := r.handshake(client, req, &fr); err != nil {
+		t.Fatalf("handshake: %v", err)
+	}
+	fr.limit, fr.now = 1024, time.Now().UnixNano()
 	want := []struct {
 		op      byte
 		fin     bool
@@ -402,5 +416,66 @@ func TestSubscriberAccounting(t *testing.T) {
 	}
 	if msgs, _ := r.errs.list(); len(msgs) != 1 || !strings.Contains(msgs[0], "sequence number 100, beyond the 100 published") {
 		t.Errorf("errors %q", msgs)
+	}
+}
+
+// handshakeRunner returns a runner and the upgrade request of a target on
+// ws://127.0.0.1:9/, offering the wamp subprotocol.
+func handshakeRunner(t *testing.T) (*runner, *request) {
+	t.Helper()
+	u, _ := url.Parse("ws://127.0.0.1:9/")
+	r := &runner{protocols: []string{"wamp"}}
+	req, err := newRequest(&target{url: u}, http.Header{"Origin": {"127.0.0.1"}}, r.protocols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, req
+}
+
+// readUpgradeKey reads an upgrade request's head and returns its key.
+func readUpgradeKey(c net.Conn) (string, error) {
+	req, err := http.ReadRequest(bufio.NewReader(c))
+	if err != nil {
+		return "", err
+	}
+	if req.Header.Get("Origin") != "127.0.0.1" || req.Header.Get("Sec-WebSocket-Protocol") != "wamp" || req.Header.Get("Upgrade") != "websocket" {
+		return "", fmt.Errorf("request headers %v", req.Header)
+	}
+	return req.Header.Get("Sec-WebSocket-Key"), nil
+}
+
+// The lean handshake refuses what a client must refuse: a status other
+// than 101 (with the status and the start of the body), a wrong accept
+// key, an extension or subprotocol that was not offered.
+func TestHandshakeRefusals(t *testing.T) {
+	cases := []struct {
+		name, response, want string
+	}{
+		{"refused", "HTTP/1.1 403 Forbidden\r\nContent-Length: 4\r\n\r\nnope", `handshake refused: 403 Forbidden: "nope"`},
+		{"bad accept", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: wrong\r\n\r\n", "Sec-WebSocket-Accept"},
+		{"no upgrade", "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: KEY\r\n\r\n", "lacks Upgrade"},
+		{"extension", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: KEY\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n", "extension"},
+		{"subprotocol", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: KEY\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n", `subprotocol "mqtt"`},
+		{"garbage", "SSH-2.0-OpenSSH\r\n\r\n", "malformed"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			client, server := net.Pipe()
+			defer client.Close()
+			go func() {
+				defer server.Close()
+				key, err := readUpgradeKey(server)
+				if err != nil {
+					return
+				}
+				server.Write([]byte(strings.Replace(c.response, "KEY", ws.AcceptKey(key), 1)))
+			}()
+			r, req := handshakeRunner(t)
+			var fr frameReader
+			err := r.handshake(client, req, &fr)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("handshake: %v, want an error containing %q", err, c.want)
+			}
+		})
 	}
 }
