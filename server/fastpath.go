@@ -87,7 +87,18 @@ func (l *upgradeListener) serve(c net.Conn) {
 	c.SetReadDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
 	br := getReader(c)
 	head, err := peekHead(br)
-	if err != nil || !looksLikeUpgrade(head) {
+	switch {
+	case errors.Is(err, bufio.ErrBufferFull):
+		// A head larger than the buffer: net/http has the limits for it.
+		l.handOff(c, br)
+		return
+	case err != nil:
+		// The client went away, or stalled past HandshakeTimeout, as
+		// net/http's ReadHeaderTimeout would close it.
+		putReader(br)
+		c.Close()
+		return
+	case !looksLikeUpgrade(head):
 		l.handOff(c, br)
 		return
 	}

@@ -138,3 +138,29 @@ func TestUpgradeListenerHandsTheRestToNetHTTP(t *testing.T) {
 		t.Fatal("no session for a large request")
 	}
 }
+
+// A client that sends part of a request head and stalls is dropped after
+// HandshakeTimeout, as net/http drops it after ReadHeaderTimeout.
+func TestUpgradeListenerDropsAStalledHead(t *testing.T) {
+	_, addr, seen := startFast(t, Config{HandshakeTimeout: 200 * time.Millisecond})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n")
+	start := time.Now()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var buf [64]byte
+	if n, err := c.Read(buf[:]); err == nil {
+		t.Fatalf("a stalled head got an answer: %q", buf[:n])
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("a stalled head was kept open")
+	}
+	if d := time.Since(start); d < 150*time.Millisecond {
+		t.Fatalf("dropped after %v, before HandshakeTimeout", d)
+	}
+	if n := seen.Load(); n != 0 {
+		t.Fatalf("net/http saw %d connections", n)
+	}
+}
