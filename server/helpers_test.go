@@ -39,6 +39,9 @@ func startServer(t testing.TB, cfg Config) *testServer {
 	}
 	hs := httptest.NewUnstartedServer(srv)
 	hs.Config.ReadHeaderTimeout = srv.cfg.HandshakeTimeout
+	// As `herald serve` does: upgrades through the upgrade listener, the
+	// rest through net/http. httpServe keeps net/http for both.
+	hs.Listener = srv.UpgradeListener(hs.Listener)
 	hs.Start()
 	ts := &testServer{Server: srv, http: hs, addr: hs.Listener.Addr().String()}
 	t.Cleanup(func() {

@@ -31,8 +31,20 @@ var sessionIDShape = regexp.MustCompile(`^[0-9a-f]{23,32}$`)
 // 101: they must leave in one write, so the first read holds both.
 func TestHandshakeAndWelcomeArriveInOneRead(t *testing.T) {
 	ts := startServer(t, Config{})
-	for range 20 {
-		p := connectRaw(t, ts.addr, gosRequest(ts.addr, "wamp"))
+	// Through the upgrade listener (startServer) and through net/http
+	// alone (httpServe), as an embedding program serves it.
+	plain, err := New(Config{Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Shutdown(context.Background())
+	viaNetHTTP := httpServe(t, plain)
+	for i := range 40 {
+		addr := ts.addr
+		if i%2 == 1 {
+			addr = viaNetHTTP
+		}
+		p := connectRaw(t, addr, gosRequest(addr, "wamp"))
 		head, body, ok := bytes.Cut(p.firstRaw, []byte("\r\n\r\n"))
 		if !ok {
 			t.Fatalf("first read %q lacks the end of the headers", p.firstRaw)
