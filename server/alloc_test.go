@@ -10,9 +10,6 @@ import (
 // per subscriber: a publication to 1,000 subscribers, queued and written
 // by the writers, costs a handful of allocations once the queues are warm.
 func TestFanoutAllocatesNothingPerSubscriber(t *testing.T) {
-	if testing.Short() {
-		t.Skip("allocation counts need a quiet process")
-	}
 	const n = 1000
 	srv, err := New(Config{Logger: discardLogger(), MaxQueueSize: 64 << 20, DisableMemoryTrim: true})
 	if err != nil {

@@ -478,6 +478,13 @@ func checkOrdering(t *testing.T, c *cluster) {
 			t.Fatalf("Publish %d: %v", i, err)
 		}
 	}
+	c.expectInOrder(t, a, topic, n)
+}
+
+// expectInOrder checks that every node received publications 0 … n-1 of
+// topic, in order, and nothing else before a sentinel from publisher a.
+func (c *cluster) expectInOrder(t *testing.T, a *node, topic string, n int) {
+	t.Helper()
 	for _, nd := range c.nodes {
 		got := nd.rec.takeN(t, n)
 		for i, p := range got {
@@ -518,18 +525,7 @@ func checkOrderingNoWait(t *testing.T, c *cluster) {
 			t.Fatalf("publication %d: %v", i, err)
 		}
 	}
-	for _, nd := range c.nodes {
-		got := nd.rec.takeN(t, n)
-		for i, p := range got {
-			if want := pub(topic, i); diff(p, want) != "" {
-				t.Fatalf("node %s: publication %d: %s", nd.name, i, diff(p, want))
-			}
-		}
-	}
-	s := c.sentinel(t, a, topic)
-	for _, nd := range c.nodes {
-		expectOnly(t, nd, nd.rec.until(t, s))
-	}
+	c.expectInOrder(t, a, topic, n)
 }
 
 // checkFieldsIntact: payload, exclude and eligible lists and origin travel
