@@ -5,7 +5,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"os"
 
@@ -26,20 +25,20 @@ func buildAuth(cfg *config.Config) (a server.Authenticator, closeUsers func(), e
 	closeUsers = func() {}
 	if c.Secret == "" && len(c.JWT.Algorithms) == 0 {
 		if !c.Anonymous {
-			return nil, closeUsers, errors.New("auth.anonymous is false but neither auth.secret (tickets) nor auth.jwt is configured: nobody could connect")
+			return nil, closeUsers, cfg.Errorf("auth.anonymous", "false, but neither auth.secret (tickets) nor auth.jwt is configured: nobody could connect")
 		}
 		return nil, closeUsers, nil
 	}
 	ta := &server.TicketAuth{AllowAnonymous: c.Anonymous, JWTQueryParam: c.JWT.QueryParam}
 	if ta.BackendNetworks, err = c.BackendPrefixes(); err != nil {
-		return nil, closeUsers, fmt.Errorf("auth.backend_networks: %w", err)
+		return nil, closeUsers, cfg.Errorf("auth.backend_networks", "%w", err)
 	}
 	if c.Secret != "" {
 		v := &auth.TicketVerifier{Secret: c.Secret, TTL: c.TicketTTL.D(), FutureTolerance: c.TicketFutureTolerance.D()}
 		if c.OneTimeTickets {
 			v.Nonces = auth.NewNonceCache(nonceCapacity, v.TTL+v.FutureTolerance+auth.DefaultTicketTTL+auth.DefaultFutureTolerance)
 		}
-		users, closeFn, err := buildUsers(c.Users)
+		users, closeFn, err := buildUsers(cfg)
 		if err != nil {
 			return nil, closeUsers, err
 		}
@@ -65,7 +64,7 @@ func buildAuth(cfg *config.Config) (a server.Authenticator, closeUsers func(), e
 		if c.JWT.PublicKey != "" {
 			if err := loadPublicKey(c.JWT.PublicKey, jv); err != nil {
 				closeUsers()
-				return nil, func() {}, fmt.Errorf("auth.jwt.public_key: %w", err)
+				return nil, func() {}, cfg.Errorf("auth.jwt.public_key", "%w", err)
 			}
 		}
 		ta.JWT = jv

@@ -27,7 +27,7 @@ func amqpConfig(c config.AMQPPusher, log *slog.Logger) amqppush.Config {
 
 // zmqConfig maps pushers.zmq to the transport's configuration.
 func zmqConfig(c config.ZMQPusher, log *slog.Logger) zmqpush.Config {
-	zc := zmqpush.Config{Host: c.Host, Port: c.Port, Protocol: c.Protocol, Persistent: c.Persistent == nil || *c.Persistent, Logger: log}
+	zc := zmqpush.Config{Host: c.Host, Port: c.Port, Protocol: c.Protocol, Logger: log}
 	zc.Linger = -1
 	if c.Linger != nil && *c.Linger >= 0 {
 		zc.Linger = time.Duration(*c.Linger) * time.Millisecond

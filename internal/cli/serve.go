@@ -68,9 +68,11 @@ func loadServeConfig(o serveOptions) (*config.Config, error) {
 	}
 	if o.host != "" {
 		cfg.Server.Host = o.host
+		cfg.SetBy("server.host", "flag -a/--host")
 	}
 	if o.portSet {
 		cfg.Server.Port = o.port
+		cfg.SetBy("server.port", "flag -p/--port")
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -84,6 +86,9 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(cfg.Log, stderr)
+	for _, w := range cfg.Warnings() {
+		log.Warn(w.Error())
+	}
 	tlsConfig, err := cfg.TLSConfig()
 	if err != nil {
 		return err

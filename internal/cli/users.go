@@ -2,7 +2,6 @@ package cli
 
 import (
 	"database/sql"
-	"fmt"
 
 	"github.com/heraldws/herald/auth"
 	"github.com/heraldws/herald/auth/httpusers"
@@ -12,7 +11,8 @@ import (
 
 // buildUsers returns the user provider of auth.users (nil for none) and a
 // function that releases it (the database pool of an sql provider).
-func buildUsers(c config.Users) (auth.UserProvider, func(), error) {
+func buildUsers(cfg *config.Config) (auth.UserProvider, func(), error) {
+	c := cfg.Auth.Users
 	none := func() {}
 	switch c.Type {
 	case "", "none":
@@ -20,7 +20,7 @@ func buildUsers(c config.Users) (auth.UserProvider, func(), error) {
 	case "http":
 		p, err := httpusers.New(c.URL, []byte(c.Secret))
 		if err != nil {
-			return nil, none, fmt.Errorf("auth.users: %w", err)
+			return nil, none, cfg.Errorf("auth.users", "%w", err)
 		}
 		p.Timeout = c.Timeout.D()
 		return p, none, nil
@@ -35,15 +35,15 @@ func buildUsers(c config.Users) (auth.UserProvider, func(), error) {
 			db, err = sqlusers.OpenPostgres(c.DSN)
 		}
 		if err != nil {
-			return nil, none, fmt.Errorf("auth.users: %w", err)
+			return nil, none, cfg.Errorf("auth.users", "%w", err)
 		}
 		p, err := sqlusers.New(db, dialect, c.Query)
 		if err != nil {
 			db.Close()
-			return nil, none, fmt.Errorf("auth.users: %w", err)
+			return nil, none, cfg.Errorf("auth.users", "%w", err)
 		}
 		p.Timeout = c.Timeout.D()
 		return p, func() { db.Close() }, nil
 	}
-	return nil, none, fmt.Errorf("auth.users.type %q is not one of none, sql, http", c.Type)
+	return nil, none, cfg.Errorf("auth.users.type", "%q is not one of none, sql, http", c.Type)
 }

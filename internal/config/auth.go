@@ -123,7 +123,7 @@ func (c *Config) BlockedPrefixes() ([]netip.Prefix, error) {
 func (c *Config) validateAuth() []error {
 	var errs []error
 	bad := func(path, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+		errs = append(errs, c.Errorf(path, format, args...))
 	}
 	a := c.Auth
 	if strings.ContainsAny(a.Secret, "{}") {
@@ -157,7 +157,7 @@ func (c *Config) validateAuth() []error {
 	if a.Users.Type != "" && a.Users.Type != "none" && a.Secret == "" {
 		bad("auth.secret", "user tickets need the application secret")
 	}
-	for _, alg := range a.JWT.Algorithms {
+	for i, alg := range a.JWT.Algorithms {
 		switch alg {
 		case "HS256":
 			if a.JWT.Secret == "" {
@@ -168,7 +168,7 @@ func (c *Config) validateAuth() []error {
 				bad("auth.jwt.public_key", "%s needs a public key file", alg)
 			}
 		default:
-			bad("auth.jwt.algorithms", "%q is not one of HS256, RS256, EdDSA", alg)
+			bad(fmt.Sprintf("auth.jwt.algorithms[%d]", i), "%q is not one of HS256, RS256, EdDSA", alg)
 		}
 	}
 	if c.API.MaxBodySize < 0 {

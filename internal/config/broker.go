@@ -1,7 +1,5 @@
 package config
 
-import "fmt"
-
 // Broker is the broker section: how several herald nodes share topics.
 type Broker struct {
 	// Type is memory (one node, the default), redis or nats.
@@ -19,5 +17,5 @@ func (c *Config) validateBroker() []error {
 	case "", "memory", "redis", "nats":
 		return nil
 	}
-	return []error{fmt.Errorf("broker.type: %q is not one of memory, redis, nats", c.Broker.Type)}
+	return []error{c.Errorf("broker.type", "%q is not one of memory, redis, nats", c.Broker.Type)}
 }

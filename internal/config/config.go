@@ -76,6 +76,11 @@ type Config struct {
 	// Dir is the directory of the configuration file (the working
 	// directory for Default); relative router resources resolve from it.
 	Dir string `yaml:"-"`
+
+	source   string            // the file name given to Parse
+	lines    map[string]int    // key path → line of its key in the file
+	setBy    map[string]string // key path → what set it after the file (a flag, a variable)
+	warnings []*Warning
 }
 
 // Server is the server section.
@@ -147,14 +152,9 @@ type TLSOptions struct {
 	// from LocalCert, which then holds both, as PHP allows.
 	LocalPK string `yaml:"local_pk"`
 	// Passphrase must be empty: encrypted private keys are not supported.
+	// Every other PHP SSL context option (verify_peer, allow_self_signed,
+	// …) is accepted with a warning and ignored.
 	Passphrase string `yaml:"passphrase"`
-	// VerifyPeer is accepted for compatibility and ignored (a client-side
-	// option). Default false.
-	VerifyPeer bool `yaml:"verify_peer"`
-	// VerifyPeerName is accepted for compatibility and ignored. Default false.
-	VerifyPeerName bool `yaml:"verify_peer_name"`
-	// AllowSelfSigned is accepted for compatibility and ignored. Default false.
-	AllowSelfSigned bool `yaml:"allow_self_signed"`
 }
 
 // WAMP is the wamp section.

@@ -28,15 +28,29 @@ type Error struct {
 	Path string
 	// Msg is the message without source and line; it names Path.
 	Msg string
+	// Err is the underlying error, when the problem wraps one.
+	Err error
 }
 
-// Error formats e as "source:line: msg".
+// Error formats e as "source:line: msg" ("source: msg" without a line,
+// and just msg without a source).
 func (e *Error) Error() string {
-	if e.Line > 0 {
+	switch {
+	case e.Source == "":
+		return e.Msg
+	case e.Line > 0:
 		return fmt.Sprintf("%s:%d: %s", e.Source, e.Line, e.Msg)
 	}
 	return e.Source + ": " + e.Msg
 }
+
+// Unwrap returns the underlying error, if any.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Warning is a problem that does not stop herald, such as a
+// gos_web_socket key herald accepts but does not use. It is positioned
+// like an Error.
+type Warning = Error
 
 // ParseWithEnv is Parse with an injectable environment lookup (nil means
 // os.LookupEnv).
@@ -66,7 +80,9 @@ func ParseWithEnv(data []byte, source string, lookup func(string) (string, bool)
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return Default(), nil
+			c := Default()
+			c.source = source
+			return c, nil
 		}
 		return nil, syntaxError(source, err)
 	}
@@ -80,7 +96,8 @@ func ParseWithEnv(data []byte, source string, lookup func(string) (string, bool)
 	}
 
 	c := Default()
-	d := &decoder{source: source, lookup: lookup, from: map[*yaml.Node]string{}}
+	c.source = source
+	d := &decoder{source: source, lookup: lookup, from: map[*yaml.Node]string{}, lines: map[string]int{}}
 	root := &doc
 	if doc.Kind == yaml.DocumentNode {
 		if len(doc.Content) == 0 {
@@ -92,6 +109,7 @@ func ParseWithEnv(data []byte, source string, lookup func(string) (string, bool)
 	if len(d.errs) > 0 {
 		return nil, errors.Join(d.errs...)
 	}
+	c.lines, c.warnings = d.lines, d.warnings
 	c.setDefaults()
 	return c, nil
 }
@@ -115,6 +133,10 @@ type decoder struct {
 	lookup func(string) (string, bool)
 	from   map[*yaml.Node]string // original text of values expanded from %env()%
 	errs   []error
+	// lines maps every key path decoded ("server.port", "origins[1]")
+	// to the line of its key, for errors found after decoding.
+	lines    map[string]int
+	warnings []*Warning
 }
 
 func (d *decoder) fail(n *yaml.Node, path, msg string) {
@@ -182,7 +204,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 		for i, e := range n.Content {
-			d.decode(e, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
+			elemPath := fmt.Sprintf("%s[%d]", path, i)
+			d.lines[elemPath] = e.Line
+			d.decode(e, s.Index(i), elemPath)
 		}
 		v.Set(s)
 	case reflect.Map:
@@ -207,6 +231,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 				continue
 			}
 			seen[k.Value] = k.Line
+			d.lines[full] = k.Line
 			elem := reflect.New(v.Type().Elem()).Elem()
 			if lined, ok := elem.Addr().Interface().(interface{ setLine(int) }); ok {
 				lined.setLine(k.Line)
@@ -270,10 +295,16 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		seen[k.Value] = k.Line
 		idx, ok := fields.index[k.Value]
 		if !ok {
+			if why, ignored := gosIgnoredKey(full); ignored && (exactGosKey(full) || nearest(k.Value, fields.names) == "") {
+				d.warnings = append(d.warnings, &Warning{Source: d.source, Line: k.Line, Path: full,
+					Msg: fmt.Sprintf("%s: ignored: %s", full, why)})
+				continue
+			}
 			d.errs = append(d.errs, &Error{Source: d.source, Line: k.Line, Path: full,
 				Msg: fmt.Sprintf("unknown key %q", full) + suggest(path, k.Value, fields.names)})
 			continue
 		}
+		d.lines[full] = k.Line
 		d.decode(val, v.Field(idx), full)
 	}
 }
@@ -357,13 +388,7 @@ func suggest(path, key string, siblings []string) string {
 	if path == "" && key == "gos_web_socket" {
 		return " (copy the keys inside gos_web_socket to the top level: server, origins)"
 	}
-	best, bestDist := "", math.MaxInt
-	for _, s := range siblings {
-		if dist := osaDistance(strings.ToLower(key), s); dist < bestDist {
-			best, bestDist = s, dist
-		}
-	}
-	if bestDist <= max(1, len(key)/4) {
+	if best := nearest(key, siblings); best != "" {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	for _, p := range allPaths()[strings.ToLower(key)] {
@@ -371,6 +396,21 @@ func suggest(path, key string, siblings []string) string {
 			return fmt.Sprintf(" (did you mean top-level %q?)", p)
 		}
 		return fmt.Sprintf(" (did you mean %q?)", p)
+	}
+	return ""
+}
+
+// nearest returns the sibling key close enough to key to be what was
+// meant, or "".
+func nearest(key string, siblings []string) string {
+	best, bestDist := "", math.MaxInt
+	for _, s := range siblings {
+		if dist := osaDistance(strings.ToLower(key), s); dist < bestDist {
+			best, bestDist = s, dist
+		}
+	}
+	if bestDist <= max(1, len(key)/4) {
+		return best
 	}
 	return ""
 }

@@ -61,5 +61,7 @@ func (c *Config) ApplyServerDSN(dsn string) error {
 		portNum = n
 	}
 	c.Server.Host, c.Server.Port = host, portNum
+	c.SetBy("server.host", ServerDSNEnv)
+	c.SetBy("server.port", ServerDSNEnv)
 	return nil
 }

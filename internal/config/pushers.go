@@ -1,7 +1,5 @@
 package config
 
-import "fmt"
-
 // Pushers is the pushers section, gos_web_socket's pushers with the same
 // keys and defaults, plus herald's own.
 type Pushers struct {
@@ -21,8 +19,6 @@ type Pushers struct {
 type AMQPPusher struct {
 	// Enabled is gos_web_socket 3.x's switch. Setting Host is enough.
 	Enabled bool `yaml:"enabled"`
-	// Default is gos_web_socket 1.x's unused key, accepted for copying.
-	Default bool `yaml:"default"`
 	// Host of the broker. Required to use AMQP.
 	Host string `yaml:"host"`
 	// Port of the broker. Default 5672.
@@ -61,14 +57,10 @@ type AMQPPusher struct {
 // ZMQPusher is pushers.zmq. The push handler runs in herald serve when Host
 // is set, unless Consume is false.
 type ZMQPusher struct {
-	// Default is gos_web_socket 1.x's unused key, accepted for copying.
-	Default bool `yaml:"default"`
 	// Host the PULL socket binds (and pushers connect to).
 	Host string `yaml:"host"`
 	// Port of the socket. Default 5555.
 	Port int `yaml:"port"`
-	// Persistent is Gos's persistent context flag; accepted, no effect.
-	Persistent *bool `yaml:"persistent"`
 	// Protocol is tcp or ipc. Default tcp.
 	Protocol string `yaml:"protocol"`
 	// Linger bounds how long a pusher's close waits to flush; -1 (the
@@ -103,20 +95,20 @@ func (c *Config) validatePushers() []error {
 	var errs []error
 	a := c.Pushers.AMQP
 	if a.Enabled && a.Host == "" {
-		errs = append(errs, fmt.Errorf("pushers.amqp.host: required when pushers.amqp.enabled is true"))
+		errs = append(errs, c.Errorf("pushers.amqp.host", "required when pushers.amqp.enabled is true"))
 	}
 	if a.Port < 0 || a.Port > 65535 {
-		errs = append(errs, fmt.Errorf("pushers.amqp.port: %d is out of range", a.Port))
+		errs = append(errs, c.Errorf("pushers.amqp.port", "%d is out of range 1..65535", a.Port))
 	}
 	if a.Prefetch < 0 {
-		errs = append(errs, fmt.Errorf("pushers.amqp.prefetch: must not be negative"))
+		errs = append(errs, c.Errorf("pushers.amqp.prefetch", "must not be negative"))
 	}
 	z := c.Pushers.ZMQ
 	if z.Protocol != "" && z.Protocol != "tcp" && z.Protocol != "ipc" {
-		errs = append(errs, fmt.Errorf("pushers.zmq.protocol: %q is not supported (tcp or ipc)", z.Protocol))
+		errs = append(errs, c.Errorf("pushers.zmq.protocol", "%q is not supported (tcp or ipc)", z.Protocol))
 	}
 	if u := c.Pushers.EventsWebhook; u != "" && !hasHTTPScheme(u) {
-		errs = append(errs, fmt.Errorf("pushers.events_webhook: want an http:// or https:// URL, got %q", u))
+		errs = append(errs, c.Errorf("pushers.events_webhook", "want an http:// or https:// URL, got %q", u))
 	}
 	return errs
 }

@@ -107,7 +107,7 @@ func oneOf(v string, allowed []string) bool {
 func (c *Config) validateRouting() []error {
 	var errs []error
 	bad := func(path, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+		errs = append(errs, c.Errorf(path, format, args...))
 	}
 	r := c.Server.Router
 	if r.UnknownTopic != "" && !oneOf(r.UnknownTopic, unknownNames) {
@@ -132,9 +132,9 @@ func (c *Config) validateRouting() []error {
 			if !strings.HasPrefix(h.URL, "http://") && !strings.HasPrefix(h.URL, "https://") {
 				bad(path+".url", "a webhook needs an http:// or https:// URL, got %q", h.URL)
 			}
-			for _, e := range h.Events {
+			for i, e := range h.Events {
 				if !oneOf(e, eventNames) {
-					bad(path+".events", "%q is not one of %s", e, strings.Join(eventNames, ", "))
+					bad(fmt.Sprintf("%s.events[%d]", path, i), "%q is not one of %s", e, strings.Join(eventNames, ", "))
 				}
 			}
 		}

@@ -19,7 +19,7 @@ var nodeIDRE = regexp.MustCompile(`^[0-9a-f]{8}$`)
 func (c *Config) Validate() error {
 	var errs []error
 	bad := func(path, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{path}, args...)...))
+		errs = append(errs, c.Errorf(path, format, args...))
 	}
 	s := &c.Server
 	if strings.TrimSpace(s.Host) == "" {
@@ -34,7 +34,7 @@ func (c *Config) Validate() error {
 		bad("server.keepalive_interval", "must be positive when server.keepalive_ping is true")
 	}
 	if s.TLS.Enabled {
-		if _, err := s.TLS.Options.load(); err != nil {
+		if _, err := c.loadTLS(); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -92,7 +92,7 @@ func (c *Config) TLSConfig() (*tls.Config, error) {
 	if !c.Server.TLS.Enabled {
 		return nil, nil
 	}
-	cert, err := c.Server.TLS.Options.load()
+	cert, err := c.loadTLS()
 	if err != nil {
 		return nil, err
 	}
@@ -105,35 +105,37 @@ func (c *Config) TLSConfig() (*tls.Config, error) {
 
 const errEncrypted = "encrypted private keys are not supported; decrypt the key"
 
-// load reads the certificate and key files. Errors name their key path.
-func (o TLSOptions) load() (tls.Certificate, error) {
+// loadTLS reads the certificate and key files. Errors name the key and
+// its line.
+func (c *Config) loadTLS() (tls.Certificate, error) {
 	const p = "server.tls.options."
+	o := c.Server.TLS.Options
 	if o.Passphrase != "" {
-		return tls.Certificate{}, errors.New(p + "passphrase: " + errEncrypted)
+		return tls.Certificate{}, c.Errorf(p+"passphrase", errEncrypted)
 	}
 	if o.LocalCert == "" {
-		return tls.Certificate{}, errors.New(p + "local_cert: required when server.tls.enabled is true")
+		return tls.Certificate{}, c.Errorf(p+"local_cert", "required when server.tls.enabled is true")
 	}
 	certPEM, err := os.ReadFile(o.LocalCert)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf(p+"local_cert: %w", err)
+		return tls.Certificate{}, c.Errorf(p+"local_cert", "%w", err)
 	}
 	keyPEM, keyPath := certPEM, "local_cert"
 	if o.LocalPK != "" {
 		keyPath = "local_pk"
 		if keyPEM, err = os.ReadFile(o.LocalPK); err != nil {
-			return tls.Certificate{}, fmt.Errorf(p+"local_pk: %w", err)
+			return tls.Certificate{}, c.Errorf(p+"local_pk", "%w", err)
 		}
 	}
 	if encryptedPEM(keyPEM) {
-		return tls.Certificate{}, errors.New(p + keyPath + ": " + errEncrypted)
+		return tls.Certificate{}, c.Errorf(p+keyPath, errEncrypted)
 	}
 	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		if o.LocalPK == "" {
-			return tls.Certificate{}, fmt.Errorf(p+"local_cert: %q: %w (local_pk is empty, so the file must hold the private key too)", o.LocalCert, err)
+			return tls.Certificate{}, c.Errorf(p+"local_cert", "%q: %w (local_pk is empty, so the file must hold the private key too)", o.LocalCert, err)
 		}
-		return tls.Certificate{}, fmt.Errorf(p+"local_cert %q, local_pk %q: %w", o.LocalCert, o.LocalPK, err)
+		return tls.Certificate{}, c.Errorf(p+"local_cert", "%q with local_pk %q: %w", o.LocalCert, o.LocalPK, err)
 	}
 	return cert, nil
 }
