@@ -3,6 +3,8 @@ package broker
 import (
 	"context"
 	"sync"
+
+	"github.com/heraldws/herald/internal/shrink"
 )
 
 // Memory is the broker of a single node: a publication is delivered at once
@@ -17,6 +19,7 @@ type Memory struct {
 	// contract says, while publications to different topics go in
 	// parallel.
 	topics map[string]*sync.Mutex
+	peak   shrink.Peak
 	closed bool
 }
 
@@ -53,6 +56,7 @@ func (m *Memory) Subscribe(_ context.Context, topic string) error {
 	}
 	if m.topics[topic] == nil {
 		m.topics[topic] = &sync.Mutex{}
+		m.peak.Grew(len(m.topics))
 	}
 	return nil
 }
@@ -62,6 +66,7 @@ func (m *Memory) Unsubscribe(_ context.Context, topic string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.topics, topic)
+	m.topics = shrink.Map(m.topics, &m.peak)
 	return nil
 }
 

@@ -128,13 +128,14 @@ func (a *TicketAuth) fromBackend(remote string) bool {
 	return false
 }
 
-// remoteAddr parses a "host:port" remote address.
+// remoteAddr parses a "host:port" remote address, or a bare IP (what
+// clientOf writes for an address a proxy named).
 func remoteAddr(remote string) (netip.Addr, bool) {
 	ap, err := netip.ParseAddrPort(remote)
 	if err != nil {
 		host, _, err := net.SplitHostPort(remote)
 		if err != nil {
-			return netip.Addr{}, false
+			host = remote
 		}
 		a, err := netip.ParseAddr(host)
 		return a.Unmap(), err == nil
@@ -186,7 +187,7 @@ func (l *blockingListener) Accept() (net.Conn, error) {
 		if l.onBlocked != nil {
 			l.onBlocked(c.RemoteAddr())
 		}
-		if tc, ok := c.(*net.TCPConn); ok {
+		if tc := tcpConnOf(c); tc != nil {
 			tc.SetLinger(0)
 		}
 		c.Close()
@@ -206,12 +207,46 @@ func (l *blockingListener) isBlocked(a net.Addr) bool {
 	return false
 }
 
-// Listener wraps ln with the server's IP blocklist (Config.BlockedIPs),
-// counting and logging each blocked connection. With no blocklist it
-// returns ln.
+// Listener wraps ln with what the server checks on every connection it
+// accepts, before any HTTP: with Config.ProxyProtocol, the PROXY protocol
+// header, which gives the client's address (read on the connection's
+// first use, so a silent peer never stalls accepting); then the IP
+// blocklist (Config.BlockedIPs) on the client's address. Each refusal is
+// counted and logged. With neither it returns ln.
 func (s *Server) Listener(ln net.Listener) net.Listener {
+	if s.cfg.ProxyProtocol {
+		return &proxyListener{Listener: ln, s: s}
+	}
 	return BlockIPs(ln, s.cfg.BlockedIPs, func(a net.Addr) {
 		s.metrics.handshakeFailures.WithLabelValues(failBlockedIP).Inc()
 		s.log.Info("connection from a blocked address dropped", "remote", a.String())
 	})
+}
+
+// blocked reports whether addr is in Config.BlockedIPs.
+func (s *Server) blocked(addr netip.Addr) bool {
+	for _, p := range s.cfg.BlockedIPs {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// dropBlocked ends a request from a blocked client (one a trusted proxy
+// named) without an HTTP response, as Gos's BlockedIpCheck closes the
+// connection: through the proxy, the client sees the proxy's error.
+func (s *Server) dropBlocked(w http.ResponseWriter, r *http.Request) {
+	s.metrics.handshakeFailures.WithLabelValues(failBlockedIP).Inc()
+	s.log.Info("request from a blocked address dropped", "remote", r.RemoteAddr)
+	if hj, ok := w.(http.Hijacker); ok {
+		if c, _, err := hj.Hijack(); err == nil {
+			if tc := tcpConnOf(c); tc != nil {
+				tc.SetLinger(0)
+			}
+			c.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
 }

@@ -131,7 +131,7 @@ func BenchmarkPublishLoopback(b *testing.B) {
 // spread over the shards: the cost of a SUBSCRIBE/UNSUBSCRIBE pair in the
 // hub, with 10,000 topics held.
 func BenchmarkHubSubscribe(b *testing.B) {
-	h := newHub()
+	h := newHub(0)
 	sessions := make([]*session, 64)
 	for i := range sessions {
 		sessions[i] = &session{id: fmt.Sprint(i)}
@@ -154,7 +154,7 @@ func BenchmarkHubSubscribe(b *testing.B) {
 // BenchmarkHubSubscribers walks a topic's 10,000 subscribers, as a
 // publication does before queueing to each.
 func BenchmarkHubSubscribers(b *testing.B) {
-	h := newHub()
+	h := newHub(0)
 	for i := range 10000 {
 		h.subscribe("acme/busy", &session{id: fmt.Sprint(i)})
 	}

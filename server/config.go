@@ -19,6 +19,9 @@ const (
 	DefaultHandshakeTimeout  = 10 * time.Second
 	DefaultWriteTimeout      = 10 * time.Second
 	DefaultCloseGrace        = 2 * time.Second
+	DefaultMaxSubscriptions  = 1024
+	DefaultMaxPrefixes       = 256
+	DefaultMaxTopicLength    = 1024
 )
 
 // Config configures a Server. The zero value is a working server: every
@@ -57,6 +60,35 @@ type Config struct {
 	// connection whose queue would grow past it is closed as a slow
 	// consumer. Zero means 4 MiB.
 	MaxQueueSize int
+	// MaxSubscriptions bounds the topics one connection subscribes to; a
+	// SUBSCRIBE beyond it closes the connection with 1008. Zero means
+	// 1024; negative means no bound.
+	MaxSubscriptions int
+	// MaxPrefixes bounds the CURIE prefixes one connection declares; a
+	// PREFIX beyond it closes the connection with 1008. Zero means 256;
+	// negative means no bound.
+	MaxPrefixes int
+	// MaxTopicLength bounds, in bytes, a topic or procedure URI (after
+	// CURIE expansion) and a PREFIX's prefix and URI. A longer topic or
+	// prefix closes the connection with 1008; a longer CALL procedure gets
+	// a CALLERROR. Zero means 1024; negative means no bound (beyond
+	// MaxMessageSize).
+	MaxTopicLength int
+	// MaxTopics bounds the topics with subscribers on this node. A
+	// SUBSCRIBE that would create one more gets a CALLERROR (code 503)
+	// and the connection stays. Zero means no bound.
+	MaxTopics int
+	// MaxConnectionRate bounds the WebSocket upgrades per second from one
+	// client address (an IPv6 address by its /64), as a token bucket that
+	// holds one second's worth: an upgrade over it gets HTTP 429. The
+	// client address is the one TrustedProxies and ProxyProtocol give.
+	// Zero means no bound.
+	MaxConnectionRate float64
+	// MaxMessageRate bounds the WebSocket messages one connection may send
+	// per second, as a token bucket that holds one second's worth: a
+	// message over it closes the connection with 1008. Zero means no
+	// bound.
+	MaxMessageRate float64
 	// HandshakeTimeout bounds reading the upgrade request when the Server
 	// runs its own listener (see HTTPServer). Zero means 10 s.
 	HandshakeTimeout time.Duration
@@ -95,9 +127,21 @@ type Config struct {
 	APIKey string
 	// APIMaxBody bounds an API request body. Zero means 1 MiB.
 	APIMaxBody int64
-	// BlockedIPs lists the addresses whose connections Listener drops
-	// before any HTTP response.
+	// BlockedIPs lists the client addresses whose connections are dropped
+	// without any HTTP response: by Listener as they are accepted, and by
+	// ServeHTTP for addresses that a trusted proxy names.
 	BlockedIPs []netip.Prefix
+	// TrustedProxies lists the peers (reverse proxies, load balancers)
+	// whose Forwarded or X-Forwarded-For and X-Forwarded-Proto headers
+	// name the client, and which alone may send a PROXY protocol header
+	// when the list is not empty. Nil means no peer is trusted: the TCP
+	// peer is the client.
+	TrustedProxies []netip.Prefix
+	// ProxyProtocol makes Listener read HAProxy's PROXY protocol header
+	// (v1 or v2) at the start of every connection and take the client's
+	// address from it. Every connection must then come through the proxy:
+	// one without a header is dropped.
+	ProxyProtocol bool
 
 	// NodeAnnounceInterval is how often this node announces its stats to
 	// the cluster, for /api/info. Zero means 2 s.
@@ -191,6 +235,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CloseGrace <= 0 {
 		c.CloseGrace = DefaultCloseGrace
+	}
+	if c.MaxSubscriptions == 0 {
+		c.MaxSubscriptions = DefaultMaxSubscriptions
+	}
+	if c.MaxPrefixes == 0 {
+		c.MaxPrefixes = DefaultMaxPrefixes
+	}
+	if c.MaxTopicLength == 0 {
+		c.MaxTopicLength = DefaultMaxTopicLength
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

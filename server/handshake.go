@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,10 +28,13 @@ const (
 	failHijack         = "hijack"
 	failAuth           = "auth"
 	failBlockedIP      = "blocked_ip"
+	failProxyProtocol  = "proxy_protocol"
+	failConnectionRate = "max_connection_rate"
 )
 
 var handshakeFailureReasons = []string{
 	failMethod, failBadRequest, failVersion, failOrigin, failMaxConnections, failShuttingDown, failHijack, failAuth, failBlockedIP,
+	failProxyProtocol, failConnectionRate,
 }
 
 // isUpgrade reports whether r asks for a WebSocket. Header values are
@@ -80,6 +84,13 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.cfg.OriginCheck && !s.originAllowed(r.Header.Get("Origin")) {
 		s.refuse(w, r, http.StatusForbidden, failOrigin, "origin not allowed")
+		return
+	}
+	if client, ok := remoteAddr(r.RemoteAddr); ok && !s.connRate.allow(client) {
+		s.metrics.limitRefusals.WithLabelValues(limitConnectionRate).Inc()
+		w.Header().Set("Retry-After", "1")
+		s.refuse(w, r, http.StatusTooManyRequests, failConnectionRate,
+			fmt.Sprintf("more than %g connections per second from %s (server.max_connection_rate)", s.cfg.MaxConnectionRate, client))
 		return
 	}
 	identity := Identity{Anonymous: true}
@@ -147,6 +158,7 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetWriteDeadline(time.Time{})
 	sess := newSession(s, id, identity, conn, pending(brw.Reader))
+	sess.remote = r.RemoteAddr
 	sess.poll = s.watch(conn, sess.wake)
 	if authErr != nil {
 		// Oro's way: the client is welcomed, then told and dropped. Both
@@ -169,7 +181,7 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
 	}
 	admitted = false // the session now holds the slot
 	if s.log.Enabled(r.Context(), slog.LevelDebug) {
-		sess.logger().Debug("session opened", "path", r.URL.Path, "origin", r.Header.Get("Origin"))
+		sess.logger().Debug("session opened", "path", r.URL.Path, "origin", r.Header.Get("Origin"), "scheme", requestScheme(r))
 	}
 }
 

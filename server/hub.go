@@ -3,6 +3,9 @@ package server
 import (
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
+
+	"github.com/heraldws/herald/internal/shrink"
 )
 
 // hubShards spreads topics over independent locks so that subscriptions and
@@ -10,15 +13,21 @@ import (
 const hubShards = 64
 
 // hub maps exact topic strings to their local subscribers. A topic exists
-// while it has at least one subscriber.
+// while it has at least one subscriber. Its maps give their memory back
+// as topics and subscribers leave (see package shrink).
 type hub struct {
 	seed   maphash.Seed
 	shards [hubShards]hubShard
+	// topics counts the topics of every shard, for maxTopics.
+	topics atomic.Int64
+	// maxTopics bounds topics; zero or less means no bound.
+	maxTopics int64
 }
 
 type hubShard struct {
 	mu     sync.RWMutex
 	topics map[string]*topicSubs
+	peak   shrink.Peak
 }
 
 // topicSubs is one topic's subscriber set: a slice for fast fan-out and an
@@ -27,10 +36,13 @@ type topicSubs struct {
 	mu   sync.RWMutex
 	subs []*session
 	idx  map[*session]int
+	peak shrink.Peak
 }
 
-func newHub() *hub {
-	h := &hub{seed: maphash.MakeSeed()}
+// newHub returns a hub holding at most maxTopics topics (no bound when
+// zero or less).
+func newHub(maxTopics int) *hub {
+	h := &hub{seed: maphash.MakeSeed(), maxTopics: int64(maxTopics)}
 	for i := range h.shards {
 		h.shards[i].topics = make(map[string]*topicSubs)
 	}
@@ -42,25 +54,33 @@ func (h *hub) shard(topic string) *hubShard {
 }
 
 // subscribe adds s to topic. It reports whether s was added (false when it
-// already was a subscriber) and whether the topic is new on this node.
-func (h *hub) subscribe(topic string, s *session) (added, newTopic bool) {
+// already was a subscriber) and whether the topic is new on this node; full
+// means the topic would have been new but the hub holds maxTopics already,
+// and nothing changed.
+func (h *hub) subscribe(topic string, s *session) (added, newTopic, full bool) {
 	sh := h.shard(topic)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	t := sh.topics[topic]
 	if t == nil {
+		if n := h.topics.Add(1); h.maxTopics > 0 && n > h.maxTopics {
+			h.topics.Add(-1)
+			return false, false, true
+		}
 		t = &topicSubs{idx: make(map[*session]int)}
 		sh.topics[topic] = t
+		sh.peak.Grew(len(sh.topics))
 		newTopic = true
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if _, ok := t.idx[s]; ok {
-		return false, false
+		return false, false, false
 	}
 	t.idx[s] = len(t.subs)
 	t.subs = append(t.subs, s)
-	return true, newTopic
+	t.peak.Grew(len(t.subs))
+	return true, newTopic, false
 }
 
 // unsubscribe removes s from topic. It reports whether s was removed and
@@ -86,12 +106,15 @@ func (h *hub) unsubscribe(topic string, s *session) (removed, gone bool) {
 		t.idx[moved] = i
 	}
 	t.subs[last] = nil
-	t.subs = t.subs[:last]
+	t.subs = shrink.Slice(t.subs[:last])
 	delete(t.idx, s)
 	if len(t.subs) == 0 {
 		delete(sh.topics, topic)
+		sh.topics = shrink.Map(sh.topics, &sh.peak)
+		h.topics.Add(-1)
 		return true, true
 	}
+	t.idx = shrink.Map(t.idx, &t.peak)
 	return true, false
 }
 
@@ -142,13 +165,4 @@ func (h *hub) count(topic string) int {
 }
 
 // topicCount returns the number of topics with local subscribers.
-func (h *hub) topicCount() int {
-	n := 0
-	for i := range h.shards {
-		sh := &h.shards[i]
-		sh.mu.RLock()
-		n += len(sh.topics)
-		sh.mu.RUnlock()
-	}
-	return n
-}
+func (h *hub) topicCount() int { return int(h.topics.Load()) }

@@ -29,6 +29,7 @@ type metrics struct {
 	brokerFailures    prometheus.Counter
 	brokerReady       prometheus.Gauge
 	nodeIDCollisions  prometheus.Counter
+	limitRefusals     *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -82,6 +83,9 @@ func newMetrics() *metrics {
 		nodeIDCollisions: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "herald_node_id_collisions_total", Help: "Announcements of this node's id by another process (session ids may collide).",
 		}),
+		limitRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_limit_refusals_total", Help: "Messages and connections refused by a limit, by limit (the server.* configuration key).",
+		}, []string{"limit"}),
 		brokerReady: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "herald_broker_ready", Help: "1 while the broker can carry publications.",
 		}),
@@ -89,13 +93,16 @@ func newMetrics() *metrics {
 	m.registry.MustRegister(
 		m.connections, m.connectionsTotal, m.subscriptions, m.topics,
 		m.messagesIn, m.messagesOut, m.bytesIn, m.bytesOut, m.publications,
-		m.slowConsumers, m.handshakeFailures, m.webhookFailures, m.apiRequests, m.pushes, m.brokerFailures, m.brokerReady, m.nodeIDCollisions,
+		m.slowConsumers, m.handshakeFailures, m.webhookFailures, m.apiRequests, m.pushes, m.brokerFailures, m.brokerReady, m.nodeIDCollisions, m.limitRefusals,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	m.brokerReady.Set(1)
 	for _, reason := range handshakeFailureReasons {
 		m.handshakeFailures.WithLabelValues(reason)
+	}
+	for _, limit := range limitNames {
+		m.limitRefusals.WithLabelValues(limit)
 	}
 	return m
 }

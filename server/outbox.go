@@ -307,7 +307,4 @@ func (o *outbox) writeAll(batch [][]byte) error {
 	return nil
 }
 
-func isTCP(c net.Conn) bool {
-	_, ok := c.(*net.TCPConn)
-	return ok
-}
+func isTCP(c net.Conn) bool { return tcpConnOf(c) != nil }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/heraldws/herald/broker"
 	"github.com/heraldws/herald/internal/netpoll"
+	"github.com/heraldws/herald/internal/shrink"
 	"github.com/heraldws/herald/internal/ws"
 	"github.com/heraldws/herald/wamp"
 )
@@ -52,6 +53,7 @@ type Server struct {
 	bindings  map[string]Binding
 	timers    topicTimers
 	broker    broker.Broker
+	connRate  *addrLimiter // nil without Config.MaxConnectionRate
 
 	resyncStop chan struct{}
 	resyncDone chan struct{}
@@ -71,6 +73,7 @@ type Server struct {
 
 	mu           sync.Mutex // guards byID and the shutting-down transition
 	byID         map[string]*session
+	byIDPeak     shrink.Peak
 	shuttingDown atomic.Bool
 	sessions     sync.WaitGroup // one per session, until it finishes
 
@@ -104,12 +107,13 @@ func New(cfg Config) (*Server, error) {
 		cfg:       cfg,
 		log:       cfg.Logger,
 		ids:       ids,
-		hub:       newHub(),
+		hub:       newHub(cfg.MaxTopics),
 		metrics:   newMetrics(),
 		origins:   make(map[string]struct{}, len(cfg.Origins)),
 		poweredBy: sanitizeHeaderValue(cfg.ServerIdent),
 		byID:      make(map[string]*session),
 		bindings:  binds,
+		connRate:  newAddrLimiter(cfg.MaxConnectionRate),
 	}
 	for _, o := range cfg.Origins {
 		s.origins[strings.ToLower(strings.TrimSpace(o))] = struct{}{}
@@ -188,6 +192,12 @@ func (s *Server) HTTPServer(addr string) *http.Server {
 // ServeHTTP upgrades WebSocket requests on any path and serves the HTTP
 // endpoints otherwise.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if len(s.cfg.TrustedProxies) > 0 || len(s.cfg.BlockedIPs) > 0 {
+		if client := s.clientOf(r); client.IsValid() && s.blocked(client) {
+			s.dropBlocked(w, r)
+			return
+		}
+	}
 	if isUpgrade(r) {
 		s.upgrade(w, r)
 		return
@@ -425,6 +435,7 @@ func (s *Server) addSession(sess *session) bool {
 		return false
 	}
 	s.byID[sess.id] = sess
+	s.byIDPeak.Grew(len(s.byID))
 	s.metrics.connections.Inc()
 	s.metrics.connectionsTotal.Inc()
 	s.sessions.Add(1) // done by sess.finish
@@ -436,6 +447,7 @@ func (s *Server) removeSession(sess *session) {
 	s.release() // first, so that a session no longer listed never holds a slot
 	s.mu.Lock()
 	delete(s.byID, sess.id)
+	s.byID = shrink.Map(s.byID, &s.byIDPeak)
 	s.mu.Unlock()
 	s.metrics.connections.Dec()
 	if s.log.Enabled(context.Background(), slog.LevelDebug) {
@@ -449,8 +461,13 @@ func (s *Server) lookup(id string) *session {
 	return s.byID[id]
 }
 
-func (s *Server) subscribe(sub subscription, sess *session) {
-	added, newTopic := s.hub.subscribe(sub.topic.Name, sess)
+// subscribe adds sess to the subscribers of sub's topic. It reports false
+// when the topic would be new and the node holds MaxTopics already.
+func (s *Server) subscribe(sub subscription, sess *session) bool {
+	added, newTopic, full := s.hub.subscribe(sub.topic.Name, sess)
+	if full {
+		return false
+	}
 	if added {
 		s.metrics.subscriptions.Inc()
 	}
@@ -464,6 +481,7 @@ func (s *Server) subscribe(sub subscription, sess *session) {
 			s.timers.sync(sub.topic, h)
 		}
 	}
+	return true
 }
 
 func (s *Server) unsubscribe(sub subscription, sess *session) {

@@ -35,8 +35,11 @@ type session struct {
 	srv  *Server
 	id   string
 	conn net.Conn
-	br   *bufio.Reader // the read turn's buffer; nil while parked
-	rd   ws.Reader
+	// remote is the client's address as the log shows it: the peer's, or
+	// what a trusted proxy said.
+	remote string
+	br     *bufio.Reader // the read turn's buffer; nil while parked
+	rd     ws.Reader
 	// pre holds the bytes the client sent with its handshake, read before
 	// anything from the socket; nil when there were none.
 	pre *bytes.Reader
@@ -53,6 +56,10 @@ type session struct {
 
 	mu     sync.Mutex
 	topics topicSet
+
+	// msgRate limits the messages the client sends (Config.MaxMessageRate);
+	// only read turns use it.
+	msgRate tokenBucket
 
 	parked    atomic.Bool // no read turn runs; the poller starts the next
 	closing   atomic.Bool // a CLOSE was queued or the connection dropped
@@ -113,7 +120,11 @@ func tryWriterOf(conn net.Conn) tryWriter {
 // address. It is built when something is logged, so that an idle session
 // holds none.
 func (s *session) logger() *slog.Logger {
-	return s.srv.log.With("session", s.id, "remote", s.conn.RemoteAddr().String())
+	remote := s.remote
+	if remote == "" {
+		remote = s.conn.RemoteAddr().String()
+	}
+	return s.srv.log.With("session", s.id, "remote", remote)
 }
 
 // send queues one frame; a full queue closes the session as a slow
@@ -145,7 +156,7 @@ func (s *session) closeSlow() {
 // reset closes the TCP connection without lingering: unsent data is
 // dropped and the peer gets a RST.
 func (s *session) reset() {
-	if tc, ok := s.conn.(*net.TCPConn); ok {
+	if tc := tcpConnOf(s.conn); tc != nil {
 		tc.SetLinger(0)
 	}
 	s.conn.Close()
@@ -260,9 +271,12 @@ func (s *session) read() (parked bool) {
 				continue // data after our CLOSE is discarded
 			}
 			s.srv.metrics.messagesIn.Inc()
-			if err := s.handle(payload); err != nil {
-				s.logger().Info("closing connection: invalid message", "err", err, "message", clip(payload))
-				s.close(ws.CloseInvalidPayload, "")
+			err := s.checkRate()
+			if err == nil {
+				err = s.handle(payload)
+			}
+			if err != nil {
+				s.closeOnError(err, payload)
 				s.drain()
 				return false
 			}
@@ -271,6 +285,30 @@ func (s *session) read() (parked bool) {
 			return true
 		}
 	}
+}
+
+// checkRate spends a token of the connection's message rate, when it has
+// one (Config.MaxMessageRate).
+func (s *session) checkRate() error {
+	rate := s.srv.cfg.MaxMessageRate
+	if rate <= 0 || s.msgRate.take(monotonic(), rate, burstOf(rate)) {
+		return nil
+	}
+	return overLimit(limitMessageRate, "more than %g messages per second", rate)
+}
+
+// closeOnError closes the connection for a message it could not act on:
+// 1008 and the reason for a limit, 1007 (as Gos) for anything else.
+func (s *session) closeOnError(err error, payload []byte) {
+	var le *limitError
+	if errors.As(err, &le) {
+		s.srv.metrics.limitRefusals.WithLabelValues(le.limit).Inc()
+		s.logger().Warn("closing connection: over a limit", "limit", "server."+le.limit, "reason", le.reason, "message", clip(payload))
+		s.close(ws.ClosePolicyViolation, le.reason)
+		return
+	}
+	s.logger().Info("closing connection: invalid message", "err", err, "message", clip(payload))
+	s.close(ws.CloseInvalidPayload, "")
 }
 
 // source is what a read turn reads: the bytes of the handshake first,
@@ -407,7 +445,7 @@ func (s *session) handle(payload []byte) error {
 	}
 	switch m := msg.(type) {
 	case *wamp.Prefix:
-		s.prefixes.Set(m.Prefix, m.URI)
+		return s.prefix(m)
 	case *wamp.Subscribe:
 		return s.subscribe(s.prefixes.Resolve(m.Topic))
 	case *wamp.Unsubscribe:
@@ -463,12 +501,42 @@ func (s *session) deny(t *Topic, what string, err error) {
 	})
 }
 
+// prefix records a PREFIX within the connection's limits.
+func (s *session) prefix(m *wamp.Prefix) error {
+	if err := s.checkLength("prefix", m.Prefix); err != nil {
+		return err
+	}
+	if err := s.checkLength("prefix URI", m.URI); err != nil {
+		return err
+	}
+	if max := s.srv.cfg.MaxPrefixes; max > 0 && s.prefixes.Len() >= max && !s.prefixes.Has(m.Prefix) {
+		return overLimit(limitPrefixes, "more than %d prefixes", max)
+	}
+	s.prefixes.Set(m.Prefix, m.URI)
+	return nil
+}
+
+// checkLength applies Config.MaxTopicLength to a URI.
+func (s *session) checkLength(what, uri string) error {
+	if max := s.srv.cfg.MaxTopicLength; max > 0 && len(uri) > max {
+		return overLimit(limitTopicLength, "a %s of %d bytes (at most %d)", what, len(uri), max)
+	}
+	return nil
+}
+
 func (s *session) subscribe(name string) error {
+	if err := s.checkLength("topic", name); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	_, already := s.topics.get(name)
+	count := s.topics.len()
 	s.mu.Unlock()
 	if already {
 		return nil
+	}
+	if max := s.srv.cfg.MaxSubscriptions; max > 0 && count >= max {
+		return overLimit(limitSubscriptions, "more than %d subscriptions", max)
 	}
 	t, b, ok := s.srv.resolve(name)
 	if !ok {
@@ -486,7 +554,15 @@ func (s *session) subscribe(name string) error {
 	s.mu.Lock()
 	s.topics.add(name, sub)
 	s.mu.Unlock()
-	s.srv.subscribe(sub, s)
+	if !s.srv.subscribe(sub, s) {
+		s.mu.Lock()
+		s.topics.remove(name)
+		s.mu.Unlock()
+		s.srv.metrics.limitRefusals.WithLabelValues(limitTopics).Inc()
+		s.logger().Warn("subscription refused: the node holds server.max_topics topics", "topic", name, "max_topics", s.srv.cfg.MaxTopics)
+		s.deny(t, "SUBSCRIBE", &Denial{Code: 503, Reason: fmt.Sprintf("This server holds its maximum of %d topics.", s.srv.cfg.MaxTopics)})
+		return nil
+	}
 	if h, ok := b.Handler.(SubscribeHandler); ok {
 		if err := h.OnSubscribe(s.context(), s, t); err != nil {
 			s.leave(name)
@@ -518,6 +594,9 @@ func (s *session) unsubscribe(name string) {
 }
 
 func (s *session) publish(name string, ev *PublishEvent) error {
+	if err := s.checkLength("topic", name); err != nil {
+		return err
+	}
 	t, b, ok := s.srv.resolve(name)
 	if !ok {
 		return s.unknown(name, "PUBLISH", nil)
@@ -540,12 +619,19 @@ func (s *session) publish(name string, ev *PublishEvent) error {
 // description, {"code": …}].
 func (s *session) call(m *wamp.Call) error {
 	proc := s.prefixes.Resolve(m.Procedure)
+	callErr := func(desc string, details json.RawMessage) {
+		s.sendMessage(&wamp.CallError{CallID: m.CallID, ErrorURI: proc, Description: desc, Details: details})
+	}
+	if max := s.srv.cfg.MaxTopicLength; max > 0 && len(proc) > max {
+		s.srv.metrics.limitRefusals.WithLabelValues(limitTopicLength).Inc()
+		s.logger().Info("call refused: over a limit", "limit", "server."+limitTopicLength, "length", len(proc))
+		proc = proc[:max] // the error URI echoes no more than the limit
+		callErr(fmt.Sprintf("The procedure URI is longer than %d bytes.", max), json.RawMessage(`{"code":414}`))
+		return nil
+	}
 	t, b, ok := s.srv.resolve(proc)
 	if !ok {
 		return s.unknown(proc, "CALL", m.CallID)
-	}
-	callErr := func(desc string, details json.RawMessage) {
-		s.sendMessage(&wamp.CallError{CallID: m.CallID, ErrorURI: proc, Description: desc, Details: details})
 	}
 	h, ok := b.Handler.(CallHandler)
 	if !ok {
@@ -649,6 +735,14 @@ func (t *topicSet) get(name string) (subscription, bool) {
 		}
 	}
 	return subscription{}, false
+}
+
+// len returns the number of subscriptions.
+func (t *topicSet) len() int {
+	if t.m != nil {
+		return len(t.m)
+	}
+	return len(t.list)
 }
 
 // add sets name's subscription.

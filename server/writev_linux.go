@@ -25,8 +25,8 @@ type fdWriter struct {
 // newTryWriter returns the non-blocking writer of a plain TCP connection,
 // or nil.
 func newTryWriter(c net.Conn) tryWriter {
-	tc, ok := c.(*net.TCPConn)
-	if !ok {
+	tc := tcpConnOf(c)
+	if tc == nil {
 		return nil
 	}
 	rc, err := tc.SyscallConn()

@@ -54,6 +54,15 @@ func (p *Prefixes) Set(prefix, uri string) {
 	p.m[prefix] = uri
 }
 
+// Len returns the number of prefixes declared.
+func (p *Prefixes) Len() int { return len(p.m) }
+
+// Has reports whether prefix is declared.
+func (p *Prefixes) Has(prefix string) bool {
+	_, ok := p.m[prefix]
+	return ok
+}
+
 // Resolve expands uri if it is a CURIE with a known prefix, and returns it
 // unchanged otherwise.
 func (p *Prefixes) Resolve(uri string) string {

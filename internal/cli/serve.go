@@ -113,8 +113,12 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	var blocked []netip.Prefix
 	if cfg.Server.IPAddressCheck {
 		if blocked, err = cfg.BlockedPrefixes(); err != nil {
-			return err
+			return cfg.Errorf("blocked_ip_addresses", "%w", err)
 		}
+	}
+	trusted, err := cfg.TrustedProxyPrefixes()
+	if err != nil {
+		return cfg.Errorf("server.trusted_proxies", "%w", err)
 	}
 	srv, err := server.New(server.Config{
 		OriginCheck:       cfg.Server.OriginCheck,
@@ -125,6 +129,14 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		MaxConnections:    cfg.Server.MaxConnections,
 		MaxMessageSize:    int(cfg.Server.MaxMessageSize),
 		MaxQueueSize:      int(cfg.Server.MaxQueueSize),
+		MaxSubscriptions:  unlimitedIfZero(cfg.Server.MaxSubscriptions),
+		MaxPrefixes:       unlimitedIfZero(cfg.Server.MaxPrefixes),
+		MaxTopicLength:    unlimitedIfZero(int(cfg.Server.MaxTopicLength)),
+		MaxTopics:         cfg.Server.MaxTopics,
+		MaxConnectionRate: cfg.Server.MaxConnectionRate,
+		MaxMessageRate:    cfg.Server.MaxMessagesRate,
+		TrustedProxies:    trusted,
+		ProxyProtocol:     cfg.Server.ProxyProtocol,
 		HandshakeTimeout:  cfg.Server.HandshakeTimeout.D(),
 		WriteTimeout:      cfg.Server.WriteTimeout.D(),
 		NodeID:            cfg.Server.NodeID,
@@ -220,6 +232,16 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// unlimitedIfZero maps a configuration limit, where 0 means unlimited, to
+// server.Config's, where zero means the default and a negative value
+// unlimited.
+func unlimitedIfZero(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // newLogger builds the process logger from the log section.

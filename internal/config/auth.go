@@ -115,6 +115,11 @@ func parsePrefixes(list []string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
+// TrustedProxyPrefixes parses server.trusted_proxies.
+func (c *Config) TrustedProxyPrefixes() ([]netip.Prefix, error) {
+	return parsePrefixes(c.Server.TrustedProxies)
+}
+
 // BlockedPrefixes parses blocked_ip_addresses.
 func (c *Config) BlockedPrefixes() ([]netip.Prefix, error) {
 	return parsePrefixes(c.BlockedIPAddresses)

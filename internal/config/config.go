@@ -31,6 +31,9 @@ const (
 	defaultMaxQueueSize      = 4 << 20
 	defaultTimeout           = 10 * time.Second
 	minMaxMessageSize        = 1024
+	defaultMaxSubscriptions  = 1024
+	defaultMaxPrefixes       = 256
+	defaultMaxTopicLength    = 1024
 )
 
 // WAMP topic prefix modes, the values of wamp.prefix_mode.
@@ -118,6 +121,35 @@ type Server struct {
 	// connection that exceeds it is closed as a slow consumer. Default 4MiB
 	// (zero means the default).
 	MaxQueueSize Size `yaml:"max_queue_size"`
+	// MaxSubscriptions limits the topics one connection subscribes to; one
+	// more closes it with 1008. Default 1024; 0 means unlimited.
+	MaxSubscriptions int `yaml:"max_subscriptions"`
+	// MaxPrefixes limits the PREFIX entries of one connection; one more
+	// closes it with 1008. Default 256; 0 means unlimited.
+	MaxPrefixes int `yaml:"max_prefixes"`
+	// MaxTopicLength limits topic and procedure URIs and PREFIX entries.
+	// Default 1KiB; 0 means no limit beyond max_message_size.
+	MaxTopicLength Size `yaml:"max_topic_length"`
+	// MaxTopics limits the topics with subscribers on this node; a
+	// SUBSCRIBE that would create one more gets a CALLERROR. Default 0,
+	// unlimited.
+	MaxTopics int `yaml:"max_topics"`
+	// MaxConnectionRate limits new WebSocket connections per second from
+	// one client address (token bucket of one second's worth; HTTP 429
+	// over it). Default 0, unlimited.
+	MaxConnectionRate float64 `yaml:"max_connection_rate"`
+	// MaxMessagesRate limits the messages one connection sends per second
+	// (token bucket of one second's worth; 1008 over it). Default 0,
+	// unlimited.
+	MaxMessagesRate float64 `yaml:"max_messages_rate"`
+	// TrustedProxies lists the reverse proxies (IPs or CIDRs) whose
+	// Forwarded / X-Forwarded-For / X-Forwarded-Proto headers give the
+	// client's address and scheme, and which alone may send PROXY protocol
+	// headers. Default empty: the TCP peer is the client.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ProxyProtocol reads HAProxy's PROXY protocol header (v1 or v2) at the
+	// start of every connection. Default false.
+	ProxyProtocol bool `yaml:"proxy_protocol"`
 	// HandshakeTimeout limits the WebSocket opening handshake. Default 10s
 	// (zero means the default).
 	HandshakeTimeout Duration `yaml:"handshake_timeout"`
@@ -193,6 +225,9 @@ func Default() *Config {
 			Host:              defaultHost,
 			Port:              defaultPort,
 			KeepaliveInterval: Duration(defaultKeepaliveInterval),
+			MaxSubscriptions:  defaultMaxSubscriptions,
+			MaxPrefixes:       defaultMaxPrefixes,
+			MaxTopicLength:    defaultMaxTopicLength,
 		},
 		Auth: Auth{Anonymous: true},
 	}

@@ -113,6 +113,9 @@ func TestDefault(t *testing.T) {
 			KeepaliveInterval: Duration(30 * time.Second),
 			MaxMessageSize:    1 << 20,
 			MaxQueueSize:      4 << 20,
+			MaxSubscriptions:  1024,
+			MaxPrefixes:       256,
+			MaxTopicLength:    1024,
 			HandshakeTimeout:  Duration(10 * time.Second),
 			WriteTimeout:      Duration(10 * time.Second),
 			ShutdownTimeout:   Duration(10 * time.Second),
@@ -200,6 +203,14 @@ server:
   max_connections: 5000
   max_message_size: 1MiB
   max_queue_size: 4194304
+  max_subscriptions: 100
+  max_prefixes: 0
+  max_topic_length: 2KiB
+  max_topics: 100000
+  max_connection_rate: 2.5
+  max_messages_rate: 100
+  trusted_proxies: [10.0.0.0/8, "::1"]
+  proxy_protocol: true
   handshake_timeout: 5s
   write_timeout: 1m30s
   shutdown_timeout: 20
@@ -228,13 +239,20 @@ log:
 			TLS: TLS{Enabled: true, Options: TLSOptions{
 				LocalCert: f.cert, LocalPK: f.key,
 			}},
-			MaxConnections:   5000,
-			MaxMessageSize:   1 << 20,
-			MaxQueueSize:     4 << 20,
-			HandshakeTimeout: Duration(5 * time.Second),
-			WriteTimeout:     Duration(90 * time.Second),
-			ShutdownTimeout:  Duration(20 * time.Second),
-			NodeID:           "0a1b2c3d",
+			MaxConnections:    5000,
+			MaxMessageSize:    1 << 20,
+			MaxQueueSize:      4 << 20,
+			MaxSubscriptions:  100,
+			MaxTopicLength:    2 << 10,
+			MaxTopics:         100000,
+			MaxConnectionRate: 2.5,
+			MaxMessagesRate:   100,
+			TrustedProxies:    []string{"10.0.0.0/8", "::1"},
+			ProxyProtocol:     true,
+			HandshakeTimeout:  Duration(5 * time.Second),
+			WriteTimeout:      Duration(90 * time.Second),
+			ShutdownTimeout:   Duration(20 * time.Second),
+			NodeID:            "0a1b2c3d",
 		},
 		Origins: []string{"example.com", "www.example.com"},
 		WAMP:    WAMP{PrefixMode: "spec"},
@@ -268,7 +286,7 @@ log:
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"max_message_size: 1MiB", "write_timeout: 1m30s", "keepalive_interval: 45s"} {
+	for _, s := range []string{"max_message_size: 1MiB", "write_timeout: 1m30s", "keepalive_interval: 45s", "max_topic_length: 2KiB", "max_connection_rate: 2.5"} {
 		if !strings.Contains(string(out), s) {
 			t.Errorf("marshalled config lacks %q:\n%s", s, out)
 		}

@@ -259,6 +259,13 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		v.SetInt(i)
+	case reflect.Float64:
+		var f float64
+		if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!int" && n.ShortTag() != "!!float") || n.Decode(&f) != nil {
+			d.want(n, path, "a number")
+			return
+		}
+		v.SetFloat(f)
 	default:
 		panic("config: unsupported field type " + v.Type().String())
 	}

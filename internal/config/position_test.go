@@ -24,6 +24,10 @@ func TestValidateErrorsNameFileAndLine(t *testing.T) {
 			`c.yaml:4: handlers.acme.chat.publish: "everybody" is not one of anyone, authenticated, backend, nobody`},
 		{"pushers", "pushers:\n  zmq:\n    host: 127.0.0.1\n    protocol: pgm\n",
 			`c.yaml:4: pushers.zmq.protocol: "pgm" is not supported (tcp or ipc)`},
+		{"trusted proxy", "server:\n  trusted_proxies:\n    - 10.0.0.1\n    - nope\n",
+			`c.yaml:4: server.trusted_proxies[1]: "nope" is neither an IP address nor a CIDR`},
+		{"negative limit", "server:\n  max_messages_rate: -0.5\n",
+			`c.yaml:2: server.max_messages_rate: -0.5 is negative (0 means unlimited)`},
 		{"broker", "\nbroker:\n  type: kafka\n",
 			`c.yaml:3: broker.type: "kafka" is not one of memory, redis, nats`},
 	}

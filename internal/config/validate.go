@@ -44,6 +44,26 @@ func (c *Config) Validate() error {
 	if s.MaxMessageSize < minMaxMessageSize {
 		bad("server.max_message_size", "%d bytes is too small (at least %d)", int64(s.MaxMessageSize), minMaxMessageSize)
 	}
+	for _, l := range []struct {
+		path string
+		v    float64
+	}{
+		{"server.max_subscriptions", float64(s.MaxSubscriptions)},
+		{"server.max_prefixes", float64(s.MaxPrefixes)},
+		{"server.max_topic_length", float64(s.MaxTopicLength)},
+		{"server.max_topics", float64(s.MaxTopics)},
+		{"server.max_connection_rate", s.MaxConnectionRate},
+		{"server.max_messages_rate", s.MaxMessagesRate},
+	} {
+		if l.v < 0 {
+			bad(l.path, "%g is negative (0 means unlimited)", l.v)
+		}
+	}
+	for i, p := range s.TrustedProxies {
+		if _, err := parsePrefixes([]string{p}); err != nil {
+			bad(fmt.Sprintf("server.trusted_proxies[%d]", i), "%v", err)
+		}
+	}
 	if s.MaxQueueSize <= 0 {
 		bad("server.max_queue_size", "%d bytes is not positive", int64(s.MaxQueueSize))
 	}
