@@ -3,31 +3,23 @@ package auth
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/heraldws/herald/internal/testpeer"
 )
 
 // symfonyAutoload is where Debian's php-symfony-password-hasher puts its
 // autoloader (dpkg -L php-symfony-password-hasher).
 const symfonyAutoload = "/usr/share/php/Symfony/Component/PasswordHasher/autoload.php"
 
-// needPHP returns the php binary, or ends the test: fatally under CI (the
-// peers script installs php-cli and php-symfony-password-hasher), else as
-// skipped.
+// needPHP returns the php binary, or fails the test naming the install
+// command of php-cli or php-symfony-password-hasher.
 func needPHP(t testing.TB) string {
 	t.Helper()
-	php, err := exec.LookPath("php")
-	if err == nil {
-		_, err = os.Stat(symfonyAutoload)
-	}
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("php-cli with php-symfony-password-hasher is required under CI (bash .ci/peers installs it): %v", err)
-		}
-		t.Skipf("php-cli or php-symfony-password-hasher missing (bash .ci/peers installs them): %v", err)
-	}
+	php := testpeer.Require(t, testpeer.PHP)
+	testpeer.Require(t, testpeer.SymfonyPasswordHasher)
 	return php
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/heraldws/herald/broker"
 	"github.com/heraldws/herald/broker/redisbroker"
 	"github.com/heraldws/herald/client"
+	"github.com/heraldws/herald/internal/testpeer"
 	"github.com/heraldws/herald/server"
 	"github.com/heraldws/herald/topic"
 )
@@ -377,14 +378,7 @@ func TestInterrupted(t *testing.T) {
 // Subscribers on one node, publishers on another, over the machine's
 // Redis: every event crosses the broker, and all arrive once.
 func TestAcrossNodes(t *testing.T) {
-	if c, err := net.DialTimeout("tcp", "127.0.0.1:6379", time.Second); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("Redis on 127.0.0.1:6379 unreachable under CI: %v", err)
-		}
-		t.Skipf("Redis on 127.0.0.1:6379 unreachable: %v", err)
-	} else {
-		c.Close()
-	}
+	testpeer.RequireService(t, testpeer.Redis)
 	prefix := fmt.Sprintf("herald-bench-test-%d:", time.Now().UnixNano())
 	node := func() *heraldServer {
 		return startHerald(t, server.Config{APIKey: "k", Broker: func(d broker.Deliver) (broker.Broker, error) {

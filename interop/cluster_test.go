@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/heraldws/herald/client"
+	"github.com/heraldws/herald/internal/testpeer"
 )
 
 // brokerProcess is a Redis or NATS server of the test's own, on a spare
@@ -42,7 +43,7 @@ func (b *brokerProcess) start() {
 		b.cmd = exec.Command("nats-server", "-a", "127.0.0.1", "-p", b.port)
 	}
 	if err := b.cmd.Start(); err != nil {
-		missingPeer(b.t, "%s-server cannot start (%v): it is installed on the CI machines", b.kind, err)
+		b.t.Fatalf("starting %s-server: %v", b.kind, err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -119,14 +120,12 @@ func eventually(t *testing.T, what string, within time.Duration, cond func() boo
 func TestThreeNodes(t *testing.T) {
 	for _, kind := range []string{"redis", "nats"} {
 		t.Run(kind, func(t *testing.T) {
-			if _, err := exec.LookPath(kind + "-server"); err != nil {
-				missingPeer(t, "%s-server is not installed", kind)
+			peer := testpeer.RedisServer
+			if kind == "nats" {
+				peer = testpeer.NATSServer
 			}
-			if c, err := net.DialTimeout("tcp", "127.0.0.1:5672", 2*time.Second); err != nil {
-				missingPeer(t, "RabbitMQ is not answering on 127.0.0.1:5672: %v", err)
-			} else {
-				c.Close()
-			}
+			testpeer.Require(t, peer)
+			testpeer.RequireService(t, testpeer.RabbitMQ)
 			b := &brokerProcess{t: t, kind: kind, port: freePort(t)}
 			b.start()
 			t.Cleanup(b.kill)

@@ -4,8 +4,9 @@
 // (node/wamp1_client.js). Each test starts its own `herald serve` on a free
 // loopback port and stops it with SIGTERM, asserting a clean exit.
 //
-// Peers are installed by `bash .ci/peers`. When one is missing the test is
-// skipped, or fails when CI is set.
+// Peers are installed by `bash scripts/peers` (scripts/test runs it). When
+// one is missing the test fails and names its install command
+// (internal/testpeer).
 package interop_test
 
 import (
@@ -30,14 +31,15 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/heraldws/herald/internal/testpeer"
 )
 
 const (
-	peerInstallCmd = "bash .ci/peers" // run from the module root
-	startTimeout   = 10 * time.Second
-	stopTimeout    = 10 * time.Second
-	peerTimeout    = 30 * time.Second
-	readyTimeout   = 15 * time.Second
+	startTimeout = 10 * time.Second
+	stopTimeout  = 10 * time.Second
+	peerTimeout  = 30 * time.Second
+	readyTimeout = 15 * time.Second
 )
 
 var (
@@ -211,41 +213,16 @@ func startHerald(t *testing.T, extraArgs ...string) *herald {
 // ---------------------------------------------------------------------------
 // peers
 
-func inCI() bool { return os.Getenv("CI") != "" }
-
-func missingPeer(t *testing.T, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...) + "; install the interop peers with `" + peerInstallCmd + "` from the module root"
-	if inCI() {
-		t.Fatalf("%s (CI is set: a missing peer is a failure)", msg)
-	}
-	t.Skipf("%s", msg)
-}
-
 // needPHP returns the command prefix that runs the Gos-like PHP client.
 func needPHP(t *testing.T) []string {
 	t.Helper()
-	php, err := exec.LookPath("php")
-	if err != nil {
-		missingPeer(t, "php-cli not found (Debian package php-cli: apt-get install php-cli)")
-	}
-	return []string{php, filepath.Join(interopDir, "php", "gos_client.php")}
+	return []string{testpeer.Require(t, testpeer.PHP), filepath.Join(interopDir, "php", "gos_client.php")}
 }
 
 // needNode returns the command prefix that runs the wamp1 client.
 func needNode(t *testing.T) []string {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missingPeer(t, "node not found")
-	}
-	dir := filepath.Join(interopDir, "node")
-	for _, mod := range []string{"wamp1", "ws", "websocket-buffering"} {
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", mod, "package.json")); err != nil {
-			missingPeer(t, "npm module %s missing in interop/node (npm ci --prefix interop/node)", mod)
-		}
-	}
-	return []string{node, filepath.Join(dir, "wamp1_client.js")}
+	return []string{testpeer.Require(t, testpeer.NodeWAMP1), filepath.Join(interopDir, "node", "wamp1_client.js")}
 }
 
 func phpArgs(t *testing.T, h *herald, args ...string) []string {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/heraldws/herald/auth/httpusers"
 	"github.com/heraldws/herald/client"
+	"github.com/heraldws/herald/internal/testpeer"
 )
 
 const symfonyAutoload = "/usr/share/php/Symfony/Component/PasswordHasher/autoload.php"
@@ -26,9 +27,7 @@ const symfonyAutoload = "/usr/share/php/Symfony/Component/PasswordHasher/autoloa
 func phpMintTicket(t *testing.T, secret, username, passwordHash string) string {
 	t.Helper()
 	php := needPHP(t)
-	if _, err := os.Stat(symfonyAutoload); err != nil {
-		missingPeer(t, "Debian's php-symfony-password-hasher is not installed (%v); run %s", err, peerInstallCmd)
-	}
+	testpeer.Require(t, testpeer.SymfonyPasswordHasher)
 	in, _ := json.Marshal([]map[string]string{{"secret": secret, "username": username, "password": passwordHash}})
 	cmd := exec.Command(php[0], filepath.Join(moduleRoot, "auth", "testdata", "oro.php"), symfonyAutoload, "mint")
 	cmd.Stdin = strings.NewReader(string(in))

@@ -3,8 +3,6 @@ package server
 import (
 	"encoding/json"
 	"fmt"
-	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +11,7 @@ import (
 	"github.com/heraldws/herald/broker"
 	"github.com/heraldws/herald/broker/natsbroker"
 	"github.com/heraldws/herald/broker/redisbroker"
+	"github.com/heraldws/herald/internal/testpeer"
 )
 
 // BenchmarkClusterFanout is the cross-node fan-out: publications made on
@@ -30,12 +29,12 @@ func BenchmarkClusterFanout(b *testing.B) {
 			factory := func(d broker.Deliver) (broker.Broker, error) { return broker.NewMemory(d), nil }
 			switch kind {
 			case "redis":
-				needService(b, "Redis", "127.0.0.1:6379")
+				testpeer.RequireService(b, testpeer.Redis)
 				factory = func(d broker.Deliver) (broker.Broker, error) {
 					return redisbroker.New(redisbroker.Config{URL: "redis://127.0.0.1:6379/0", Prefix: prefix + ":", Logger: discardLogger()}, d)
 				}
 			case "nats":
-				needService(b, "NATS", "127.0.0.1:4222")
+				testpeer.RequireService(b, testpeer.NATS)
 				factory = func(d broker.Deliver) (broker.Broker, error) {
 					return natsbroker.New(natsbroker.Config{URL: "nats://127.0.0.1:4222", Prefix: prefix, Logger: discardLogger()}, d)
 				}
@@ -101,17 +100,4 @@ func BenchmarkClusterFanout(b *testing.B) {
 			readers.Wait()
 		})
 	}
-}
-
-// needService skips a benchmark whose service does not answer, and fails
-// it under CI.
-func needService(b *testing.B, name, addr string) {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			b.Fatalf("%s on %s unreachable under CI: %v", name, addr, err)
-		}
-		b.Skipf("%s on %s unreachable: %v", name, addr, err)
-	}
-	c.Close()
 }

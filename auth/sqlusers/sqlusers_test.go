@@ -6,33 +6,30 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
-	"os"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/heraldws/herald/auth"
+	"github.com/heraldws/herald/internal/testpeer"
 )
 
-// The machine's services (see .ci/run): PostgreSQL with trust auth and
-// MariaDB with a password-less root, each with a database "test".
+// The machine's services (scripts/test starts them): PostgreSQL with trust
+// auth and MariaDB with a password-less root, each with a database "test".
 const (
 	pgDSN    = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 	mysqlDSN = "root@tcp(127.0.0.1:3306)/test"
 )
 
-// need ends the test when the database does not answer: fatally under CI,
-// else as skipped.
-func need(t *testing.T, db *sql.DB, what string) {
+// need fails the test, naming the database's start command, when it does
+// not answer.
+func need(t *testing.T, db *sql.DB, service testpeer.Service) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s unreachable under CI: %v", what, err)
-		}
-		t.Skipf("%s unreachable: %v", what, err)
+		testpeer.ServiceFailed(t, service, err)
 	}
 }
 
@@ -120,7 +117,7 @@ func TestPostgresDefaultQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	need(t, admin, "PostgreSQL at 127.0.0.1:5432")
+	need(t, admin, testpeer.PostgreSQL)
 	t.Cleanup(func() { admin.Close() })
 	schema := uniqueName(t)
 	exec(t, admin, "CREATE SCHEMA "+schema)
@@ -150,7 +147,7 @@ func TestPostgresCustomQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	need(t, db, "PostgreSQL at 127.0.0.1:5432")
+	need(t, db, testpeer.PostgreSQL)
 	t.Cleanup(func() { db.Close() })
 	table := uniqueName(t)
 	exec(t, db,
@@ -202,7 +199,7 @@ func TestMySQLDefaultQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	need(t, admin, "MariaDB at 127.0.0.1:3306")
+	need(t, admin, testpeer.MariaDB)
 	t.Cleanup(func() { admin.Close() })
 	dbName := uniqueName(t)
 	exec(t, admin, "CREATE DATABASE "+dbName+" CHARACTER SET utf8mb4")
@@ -226,7 +223,7 @@ func TestMySQLCustomQuery(t *testing.T) {
 	if err != nil || dialect != MySQL {
 		t.Fatalf("Open: %v %q", err, dialect)
 	}
-	need(t, db, "MariaDB at 127.0.0.1:3306")
+	need(t, db, testpeer.MariaDB)
 	t.Cleanup(func() { db.Close() })
 	table := uniqueName(t)
 	exec(t, db,

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/heraldws/herald/broker"
+	"github.com/heraldws/herald/internal/testpeer"
 )
 
 func TestMain(m *testing.M) {
@@ -30,18 +31,11 @@ const realURL = "nats://127.0.0.1:4222"
 
 const wait = 5 * time.Second
 
-// needNATS skips tb when the shared NATS server is unreachable, or fails it
-// under CI, where it must be running.
+// needNATS fails tb, naming NATS's start command, when the shared NATS
+// server does not answer.
 func needNATS(tb testing.TB) {
 	tb.Helper()
-	c, err := net.DialTimeout("tcp", "127.0.0.1:4222", time.Second)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			tb.Fatalf("NATS at %s unreachable under CI: %v", realURL, err)
-		}
-		tb.Skipf("NATS at %s unreachable: %v", realURL, err)
-	}
-	c.Close()
+	testpeer.RequireService(tb, testpeer.NATS)
 }
 
 // uniquePrefix returns a prefix no other test or run uses.

@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"os/exec"
 	"strconv"
 	"sync/atomic"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/heraldws/herald/broker"
 	"github.com/heraldws/herald/broker/brokertest"
+	"github.com/heraldws/herald/internal/testpeer"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -30,15 +30,12 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // channels under a prefix of their own.
 const sharedURL = "redis://127.0.0.1:6379/0"
 
-// needRedis skips the test when the shared Redis does not answer, and
-// fails it under CI.
+// needRedis fails the test, naming Redis's start command, when the shared
+// Redis does not answer PING.
 func needRedis(t testing.TB) {
 	t.Helper()
-	if err := redisPing("127.0.0.1:6379", time.Second); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("Redis on 127.0.0.1:6379 unreachable under CI: %v", err)
-		}
-		t.Skipf("Redis on 127.0.0.1:6379 unreachable: %v", err)
+	if err := redisPing(testpeer.Redis.Addr, time.Second); err != nil {
+		testpeer.ServiceFailed(t, testpeer.Redis, err)
 	}
 }
 
@@ -217,12 +214,7 @@ type privateRedis struct {
 
 func startPrivateRedis(t *testing.T) *privateRedis {
 	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("redis-server not installed: %v", err)
-		}
-		t.Skipf("redis-server not installed: %v", err)
-	}
+	testpeer.Require(t, testpeer.RedisServer)
 	r := &privateRedis{t: t, port: freePort(t)}
 	r.start()
 	t.Cleanup(r.kill)

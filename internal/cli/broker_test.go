@@ -2,40 +2,28 @@ package cli
 
 import (
 	"fmt"
-	"net"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/heraldws/herald/internal/testpeer"
 	"github.com/heraldws/herald/internal/ws"
 )
-
-// needService fails under CI, and skips otherwise, when addr does not
-// answer.
-func needService(t *testing.T, name, addr string) {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not answering on %s (bash .ci/run starts it): %v", name, addr, err)
-		}
-		t.Skipf("%s is not answering on %s: %v", name, addr, err)
-	}
-	c.Close()
-}
 
 // Two `herald serve` nodes with the same broker section behave as one: a
 // publication made through one node's API reaches a subscriber of the
 // other.
 func TestServeNodesShareABroker(t *testing.T) {
-	for _, b := range []struct{ typ, name, addr string }{
-		{"redis", "Redis", "127.0.0.1:6379"},
-		{"nats", "NATS", "127.0.0.1:4222"},
+	for _, b := range []struct {
+		typ     string
+		service testpeer.Service
+	}{
+		{"redis", testpeer.Redis},
+		{"nats", testpeer.NATS},
 	} {
 		t.Run(b.typ, func(t *testing.T) {
-			needService(t, b.name, b.addr)
+			testpeer.RequireService(t, b.service)
 			prefix := fmt.Sprintf("herald-cli-test-%d", time.Now().UnixNano())
 			if b.typ == "redis" {
 				prefix += ":"

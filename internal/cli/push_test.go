@@ -2,14 +2,13 @@ package cli
 
 import (
 	"fmt"
-	"net"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/heraldws/herald/internal/testpeer"
 	"github.com/heraldws/herald/internal/ws"
 )
 
@@ -83,16 +82,11 @@ func TestPushViaHTTPAndWAMP(t *testing.T) {
 	}
 }
 
-// rabbitUp reports whether RabbitMQ answers; under CI it must.
+// rabbitUp fails t, naming RabbitMQ's start command, when RabbitMQ does
+// not answer.
 func rabbitUp(t *testing.T) {
-	c, err := net.DialTimeout("tcp", "127.0.0.1:5672", 2*time.Second)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("RabbitMQ is not answering on 127.0.0.1:5672 (bash .ci/run starts it): %v", err)
-		}
-		t.Skipf("RabbitMQ is not answering on 127.0.0.1:5672: %v", err)
-	}
-	c.Close()
+	t.Helper()
+	testpeer.RequireService(t, testpeer.RabbitMQ)
 }
 
 // `herald serve` consumes pushers.amqp's queue and `herald push --via amqp`

@@ -14,6 +14,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/heraldws/herald/internal/testpeer"
 	"github.com/heraldws/herald/push"
 	"github.com/heraldws/herald/server"
 	"github.com/heraldws/herald/topic"
@@ -24,9 +25,7 @@ import (
 // v1 subscriber receives the event.
 func TestPHPAmqpPusherToSubscriber(t *testing.T) {
 	cfg := testConfig(t, nil)
-	if err := exec.Command("php", "-r", `exit(extension_loaded("amqp") ? 0 : 1);`).Run(); err != nil {
-		missing(t, "php-amqp is not available (apt-get install php-cli php-amqp, or bash .ci/peers): %v", err)
-	}
+	testpeer.Require(t, testpeer.PHPAMQP)
 	a := newAdmin(t)
 	a.deleteAtEnd([]string{cfg.QueueName}, []string{cfg.ExchangeName})
 	srv, url := startHerald(t, server.Config{})

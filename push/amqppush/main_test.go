@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -23,6 +22,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/heraldws/herald/client"
+	"github.com/heraldws/herald/internal/testpeer"
 	"github.com/heraldws/herald/push"
 	"github.com/heraldws/herald/server"
 )
@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// The real RabbitMQ the tests run against (.ci installs and starts it).
+// The real RabbitMQ the tests run against (scripts/test starts it).
 const (
 	brokerHost  = "127.0.0.1"
 	brokerPort  = 5672
@@ -42,25 +42,11 @@ const (
 	brokerPass  = "guest"
 )
 
-// needBroker fails under CI, and skips elsewhere, when RabbitMQ is not
-// reachable.
+// needBroker fails tb, naming RabbitMQ's start command, when RabbitMQ is
+// not reachable.
 func needBroker(tb testing.TB) {
 	tb.Helper()
-	conn, err := net.DialTimeout("tcp", net.JoinHostPort(brokerHost, "5672"), 2*time.Second)
-	if err != nil {
-		missing(tb, "RabbitMQ is not reachable at 127.0.0.1:5672 (guest/guest): %v", err)
-		return
-	}
-	conn.Close()
-}
-
-// missing reports a missing test peer: fatal under CI, a skip elsewhere.
-func missing(tb testing.TB, format string, args ...any) {
-	tb.Helper()
-	if os.Getenv("CI") != "" {
-		tb.Fatalf(format, args...)
-	}
-	tb.Skipf(format, args...)
+	testpeer.RequireService(tb, testpeer.RabbitMQ)
 }
 
 // unique returns a name no other test (nor another run) uses.
@@ -392,13 +378,10 @@ func (e *events) waitN(tb testing.TB, n int) []push.Event {
 	}
 }
 
-// rabbitmqctl runs rabbitmqctl, failing under CI (skipping elsewhere)
-// when it is not installed.
+// rabbitmqctl runs rabbitmqctl, failing tb when it is not installed.
 func rabbitmqctl(tb testing.TB, args ...string) string {
 	tb.Helper()
-	if _, err := exec.LookPath("rabbitmqctl"); err != nil {
-		missing(tb, "rabbitmqctl is not installed (it comes with the rabbitmq-server package)")
-	}
+	testpeer.Require(tb, testpeer.RabbitMQCtl)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "rabbitmqctl", args...).CombinedOutput()

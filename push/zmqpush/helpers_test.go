@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/heraldws/herald/client"
+	"github.com/heraldws/herald/internal/testpeer"
 	"github.com/heraldws/herald/push"
 	"github.com/heraldws/herald/push/zmqpush"
 	"github.com/heraldws/herald/server"
@@ -30,55 +30,18 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// missingPeer skips the test, or fails it when CI is set: in CI a missing
-// peer is a broken setup, not a reason to pass.
-func missingPeer(t *testing.T, msg string) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s (CI is set: a missing peer is a failure)", msg)
-	}
-	t.Skipf("%s", msg)
-}
-
-var (
-	pythonOnce sync.Once
-	pythonPath string
-)
-
-// python returns a python3 that imports zmq: Debian's /usr/bin/python3
-// first (python3-zmq installs there), then the one on PATH.
+// python returns a python3 that imports zmq (Debian's /usr/bin/python3
+// first), or fails t naming python3-zmq's install command.
 func python(t *testing.T) string {
 	t.Helper()
-	pythonOnce.Do(func() {
-		candidates := []string{"/usr/bin/python3"}
-		if p, err := exec.LookPath("python3"); err == nil {
-			candidates = append(candidates, p)
-		}
-		for _, c := range candidates {
-			if exec.Command(c, "-c", "import zmq").Run() == nil {
-				pythonPath = c
-				return
-			}
-		}
-	})
-	if pythonPath == "" {
-		missingPeer(t, "no python3 with pyzmq (Debian package python3-zmq: apt-get install python3-zmq, or bash .ci/peers)")
-	}
-	return pythonPath
+	return testpeer.Require(t, testpeer.PythonZMQ)
 }
 
-// php returns the php binary when it has the zmq extension.
+// php returns the php binary when it has the zmq extension, or fails t
+// naming php-zmq's install command.
 func php(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("php")
-	if err != nil {
-		missingPeer(t, "php-cli not found (Debian packages php-cli php-zmq: apt-get install php-cli php-zmq, or bash .ci/peers)")
-	}
-	out, err := exec.Command(p, "-m").Output()
-	if err != nil || !strings.Contains("\n"+string(out), "\nzmq\n") {
-		missingPeer(t, "php has no zmq extension (Debian package php-zmq: apt-get install php-zmq, or bash .ci/peers)")
-	}
-	return p
+	return testpeer.Require(t, testpeer.PHPZMQ)
 }
 
 func peerScript() string { return filepath.Join("testdata", "zmqpeer.py") }
