@@ -21,6 +21,6 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newPushCmd(stdout), newServeCmd(stderr), newRoutesCmd(stdout), newVersionCmd(stdout), newPublishCmd(stdout), newCheckCmd(stdout), newTicketCmd(stdout), newBenchCmd(stdout, stderr))
+	root.AddCommand(newPushCmd(stdout), newServeCmd(stderr), newRoutesCmd(stdout), newVersionCmd(stdout), newPublishCmd(stdout), newCheckCmd(stdout), newTicketCmd(stdout), newBenchCmd(stdout, stderr), newCheckConfigCmd(stdout))
 	return root.ExecuteContext(ctx)
 }

@@ -54,9 +54,22 @@ overrides the file's host and port; --host and --port override both.`,
 	return cmd
 }
 
-// loadServeConfig reads the file, then applies ORO_WEBSOCKET_SERVER_DSN,
-// then the flags, and validates the result.
+// loadServeConfig reads the configuration as serve runs it (see
+// readServeConfig) and validates it.
 func loadServeConfig(o serveOptions) (*config.Config, error) {
+	cfg, err := readServeConfig(o)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// readServeConfig reads the file, then applies ORO_WEBSOCKET_SERVER_DSN,
+// then the flags. It does not validate.
+func readServeConfig(o serveOptions) (*config.Config, error) {
 	cfg, err := config.Load(o.configPath)
 	if err != nil {
 		return nil, err
@@ -73,9 +86,6 @@ func loadServeConfig(o serveOptions) (*config.Config, error) {
 	if o.portSet {
 		cfg.Server.Port = o.port
 		cfg.SetBy("server.port", "flag -p/--port")
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
 	}
 	return cfg, nil
 }

@@ -1,5 +1,11 @@
 package config
 
+import (
+	"net/url"
+	"slices"
+	"strings"
+)
+
 // Broker is the broker section: how several herald nodes share topics.
 type Broker struct {
 	// Type is memory (one node, the default), redis or nats.
@@ -12,10 +18,36 @@ type Broker struct {
 	Prefix string `yaml:"prefix"`
 }
 
+// brokerSchemes are the URL schemes each broker type's client accepts.
+var brokerSchemes = map[string][]string{
+	"redis": {"redis", "rediss", "unix"},
+	"nats":  {"nats", "tls", "ws", "wss"},
+}
+
 func (c *Config) validateBroker() []error {
-	switch c.Broker.Type {
-	case "", "memory", "redis", "nats":
+	b := c.Broker
+	switch b.Type {
+	case "", "memory":
+		return nil
+	case "redis", "nats":
+	default:
+		return []error{c.Errorf("broker.type", "%q is not one of memory, redis, nats", b.Type)}
+	}
+	if b.URL == "" {
 		return nil
 	}
-	return []error{c.Errorf("broker.type", "%q is not one of memory, redis, nats", c.Broker.Type)}
+	urls := []string{b.URL}
+	if b.Type == "nats" { // a NATS client takes a comma-separated server list
+		urls = strings.Split(b.URL, ",")
+	}
+	for _, raw := range urls {
+		u, err := url.Parse(strings.TrimSpace(raw))
+		if err != nil {
+			return []error{c.Errorf("broker.url", "%q: %w", raw, err)}
+		}
+		if want := brokerSchemes[b.Type]; !slices.Contains(want, u.Scheme) {
+			return []error{c.Errorf("broker.url", "%q: a %s URL starts with %s://", raw, b.Type, strings.Join(want, ":// or "))}
+		}
+	}
+	return nil
 }

@@ -2,12 +2,15 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/tls"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -102,7 +105,18 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateAuth()...)
 	errs = append(errs, c.validatePushers()...)
 	errs = append(errs, c.validateBroker()...)
+	// In file order: a person fixes them from the top.
+	slices.SortStableFunc(errs, func(a, b error) int { return cmp.Compare(lineOf(a), lineOf(b)) })
 	return errors.Join(errs...)
+}
+
+// lineOf is the line an error names, or a line after every other for one
+// that names none (set by a flag, or about a key absent from the file).
+func lineOf(err error) int {
+	if e, ok := errors.AsType[*Error](err); ok && e.Line > 0 {
+		return e.Line
+	}
+	return math.MaxInt
 }
 
 // TLSConfig returns the server TLS configuration, or nil when TLS is
