@@ -1,9 +1,13 @@
 package auth
 
 import (
+	"context"
 	"encoding/base64"
+	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func FuzzParseTicket(f *testing.F) {
@@ -63,6 +67,36 @@ func FuzzTicketFromQuery(f *testing.F) {
 		got := TicketFromQuery(q)
 		if !strings.Contains(q, "ticket") && !strings.Contains(q, "%") && got != "" {
 			t.Fatalf("TicketFromQuery(%q) = %q without a ticket parameter", q, got)
+		}
+	})
+}
+
+// FuzzVerifyLengthBounds: whatever arrives, the verifier never hashes more
+// than a nonce and a Created at their bounds around the password, and a
+// ticket refused by a length bound is neither looked up nor hashed.
+func FuzzVerifyLengthBounds(f *testing.F) {
+	f.Add(MintTicket(testSecret, "alice", alice.PasswordHash, t0))
+	f.Add(MintAnonymousTicket(testSecret, t0))
+	f.Add(forgedLongNonce().Encode())
+	f.Add(b64(strings.Repeat("A", 88) + ";alice;" + strings.Repeat("0", 65) + ";2025-01-02T03:04:05+00:00"))
+	f.Fuzz(func(t *testing.T, enc string) {
+		provider := testUsers()
+		var hashes atomic.Int64
+		var longest atomic.Int64
+		hash := func(plain, salt string) (string, error) {
+			hashes.Add(1)
+			longest.Store(max(longest.Load(), int64(len(plain))))
+			return HashPassword(plain, salt)
+		}
+		v := &TicketVerifier{Secret: testSecret, Users: provider, Now: func() time.Time { return t0 }, hash: hash}
+		_, err := v.Verify(context.Background(), enc)
+		password := max(len(testSecret), len(alice.PasswordHash), len(bob.PasswordHash))
+		if n := longest.Load(); n > int64(MaxNonceLength+MaxCreatedLength+2+password) {
+			t.Fatalf("hashed %d bytes for %q", n, enc)
+		}
+		var te *TicketError
+		if errors.As(err, &te) && te.Detail != "" && (hashes.Load() != 0 || provider.calls.Load() != 0) {
+			t.Fatalf("refused (%v) after %d hashes and %d lookups", err, hashes.Load(), provider.calls.Load())
 		}
 	})
 }

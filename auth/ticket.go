@@ -7,11 +7,41 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // CreatedLayout is the layout of a ticket's Created field: PHP's date('c'),
 // such as 2025-01-02T03:04:05+00:00, in the zone of the time formatted.
 const CreatedLayout = "2006-01-02T15:04:05-07:00"
+
+// Length bounds of a ticket, with a margin over what Oro mints. A ticket
+// outside them is refused by [TicketVerifier.Verify] as
+// [ReasonInvalidFormat] before its user is looked up or anything is
+// hashed, so refusing it costs microseconds: the digest's cost grows with
+// the text hashed (nonce|created|password, 5,000 times), and a forged
+// ticket with a 4 KB nonce would otherwise cost ten real ones. Oro itself
+// has no such bounds; it refuses the same tickets later (expired, user not
+// found or invalid digest), and never mints one.
+const (
+	// DigestLength is the length of every digest: base64 of a SHA-512
+	// hash. A digest of any other length can never match.
+	DigestLength = 88
+	// MaxUsernameLength is the longest username, in characters: Oro's
+	// oro_user.username is varchar(255).
+	MaxUsernameLength = 255
+	// MaxNonceLength is the longest nonce, in bytes. Oro's nonce is
+	// substr(md5(uniqid(...)), 0, 16): 16 hex characters.
+	MaxNonceLength = 64
+	// MaxCreatedLength is the longest Created field, in bytes. PHP's
+	// date('c') is 25 characters; with a microsecond fraction 32.
+	MaxCreatedLength = 40
+	// MaxTicketLength is the longest ticket as it arrives (the base64 text
+	// [ParseTicket] takes), in characters. Four fields at their bounds
+	// (usernames of up to 1,020 bytes of UTF-8) encode to 1,620
+	// characters; 2,048 caps the decoded ticket, ignored fifth field
+	// included, at 1,536 bytes.
+	MaxTicketLength = 2048
+)
 
 // Ticket is a decoded Oro Sync ticket: base64 of
 // Digest + ";" + Username + ";" + Nonce + ";" + Created.
@@ -69,9 +99,14 @@ func (t Ticket) IsAnonymous() bool { return t.Username == "" || t.Username == "0
 // that user (what the UserProvider returns as PasswordHash), never the
 // user's plain password.
 //
-// It fails when the secret cannot be a salt (it contains "{" or "}") or when
-// the password is so long that the hashed text exceeds 4,096 bytes.
+// It fails when the secret cannot be a salt (it contains "{" or "}"), when
+// the username is longer than [MaxUsernameLength] characters (no verifier
+// would take the ticket) or when the password is so long that the hashed
+// text exceeds 4,096 bytes.
 func NewTicket(secret, username, password string, now time.Time) (Ticket, error) {
+	if utf8.RuneCountInString(username) > MaxUsernameLength {
+		return Ticket{}, fmt.Errorf("mint ticket: username longer than %d characters", MaxUsernameLength)
+	}
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return Ticket{}, fmt.Errorf("mint ticket: nonce: %w", err)
@@ -112,7 +147,42 @@ func MintAnonymousTicket(secret string, now time.Time) string {
 
 // ticketDigest is Oro's TicketDigestGenerator::generateDigest.
 func ticketDigest(secret, nonce, created, password string) (string, error) {
-	return HashPassword(nonce+"|"+created+"|"+password, secret)
+	return HashPassword(digestText(nonce, created, password), secret)
+}
+
+// digestText is the text a ticket's digest hashes.
+func digestText(nonce, created, password string) string {
+	return nonce + "|" + created + "|" + password
+}
+
+// checkLength refuses, as [ReasonInvalidFormat], an encoded ticket longer
+// than [MaxTicketLength]; it runs before decoding.
+func checkLength(encoded string) error {
+	if len(encoded) > MaxTicketLength {
+		return formatError(fmt.Sprintf("ticket longer than %d characters", MaxTicketLength))
+	}
+	return nil
+}
+
+// checkFields refuses, as [ReasonInvalidFormat], a ticket whose fields
+// are outside the length bounds: tickets Oro never mints, or whose digest
+// can never match.
+func (t Ticket) checkFields() error {
+	switch {
+	case len(t.Digest) != DigestLength:
+		return formatError(fmt.Sprintf("digest not %d characters", DigestLength))
+	case len(t.Nonce) > MaxNonceLength:
+		return formatError(fmt.Sprintf("nonce longer than %d bytes", MaxNonceLength))
+	case len(t.Created) > MaxCreatedLength:
+		return formatError(fmt.Sprintf("created longer than %d bytes", MaxCreatedLength))
+	case len(t.Username) > MaxUsernameLength && utf8.RuneCountInString(t.Username) > MaxUsernameLength:
+		return formatError(fmt.Sprintf("username longer than %d characters", MaxUsernameLength))
+	}
+	return nil
+}
+
+func formatError(detail string) error {
+	return &TicketError{Reason: ReasonInvalidFormat, Detail: detail}
 }
 
 // parseCreated parses a ticket's Created field as PHP's strtotime parses

@@ -10,7 +10,10 @@ import (
 
 // Reasons a ticket is refused, as [TicketError.Reason].
 const (
-	// ReasonInvalidFormat: no ticket, or fewer than three ";" once decoded.
+	// ReasonInvalidFormat: no ticket, fewer than three ";" once decoded,
+	// or a ticket outside the length bounds ([MaxTicketLength],
+	// [DigestLength], [MaxNonceLength], [MaxCreatedLength],
+	// [MaxUsernameLength]; TicketError.Detail says which).
 	ReasonInvalidFormat = "invalid format"
 	// ReasonExpired: created more than TTL ago, or Created unreadable
 	// (Oro's strtotime returns false, which counts as the Unix epoch).
@@ -38,12 +41,19 @@ type TicketError struct {
 	Username string
 	// Created is the ticket's Created field, as sent.
 	Created string
+	// Detail says which length bound a ticket refused as
+	// ReasonInvalidFormat broke, such as "nonce longer than 64 bytes"; it
+	// is "" for a ticket without three ";". It holds no ticket text.
+	Detail string
 }
 
 // Error implements error.
 func (e *TicketError) Error() string {
 	switch e.Reason {
 	case ReasonInvalidFormat:
+		if e.Detail != "" {
+			return "Authentication ticket has invalid format: " + e.Detail
+		}
 		return "Authentication ticket has invalid format"
 	case ReasonExpired:
 		return fmt.Sprintf("Ticket for %q is expired", e.Username)
@@ -68,7 +78,10 @@ const (
 
 // TicketVerifier checks Oro Sync tickets exactly as Oro's
 // WebsocketAuthenticationByTicketProvider does, in the same order: format,
-// creation time, user, digest; then, optionally, replay.
+// creation time, user, digest; then, optionally, replay. To the format
+// check it adds length bounds (see [MaxTicketLength]) that only tickets
+// Oro never mints, or that can never match, break: those are refused
+// before any user lookup or hashing.
 //
 // Times are compared in whole seconds, as PHP's strtotime gives them: a
 // ticket is expired when now - created > TTL and from the future when
@@ -99,6 +112,9 @@ type TicketVerifier struct {
 	Nonces *NonceCache
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
+
+	// hash is HashPassword, or what a test counts it with.
+	hash func(plain, salt string) (string, error)
 }
 
 func (v *TicketVerifier) ttl() time.Duration {
@@ -118,6 +134,15 @@ func (v *TicketVerifier) tolerance() time.Duration {
 	return v.FutureTolerance
 }
 
+// digest is the digest t must carry: ticketDigest, through v.hash.
+func (v *TicketVerifier) digest(t Ticket, password string) (string, error) {
+	hash := v.hash
+	if hash == nil {
+		hash = HashPassword
+	}
+	return hash(digestText(t.Nonce, t.Created, password), v.Secret)
+}
+
 func (v *TicketVerifier) now() time.Time {
 	if v.Now != nil {
 		return v.Now()
@@ -131,8 +156,14 @@ func (v *TicketVerifier) now() time.Time {
 // A refused ticket gives a [*TicketError]; a failing user lookup gives that
 // error, wrapped, which is not a verdict on the ticket.
 func (v *TicketVerifier) Verify(ctx context.Context, encoded string) (*User, error) {
+	if err := checkLength(encoded); err != nil {
+		return nil, err
+	}
 	t, err := ParseTicket(encoded)
 	if err != nil {
+		return nil, err
+	}
+	if err := t.checkFields(); err != nil {
 		return nil, err
 	}
 	fail := func(reason string) error {
@@ -167,7 +198,7 @@ func (v *TicketVerifier) Verify(ctx context.Context, encoded string) (*User, err
 		password = user.PasswordHash
 	}
 
-	expected, err := ticketDigest(v.Secret, t.Nonce, t.Created, password)
+	expected, err := v.digest(t, password)
 	if err != nil {
 		// A secret with braces or an over-long field: Oro throws here too,
 		// and no digest can match.

@@ -300,6 +300,10 @@ func TestTicketErrorMessages(t *testing.T) {
 			t.Errorf("%s: %q, want %q", reason, got, want)
 		}
 	}
+	te := &TicketError{Reason: ReasonInvalidFormat, Detail: "nonce longer than 64 bytes"}
+	if got, want := te.Error(), "Authentication ticket has invalid format: nonce longer than 64 bytes"; got != want {
+		t.Errorf("with a detail: %q, want %q", got, want)
+	}
 }
 
 // TestPHPMintedTicketsVerify: tickets minted by a PHP re-implementation of

@@ -8,7 +8,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -23,7 +25,10 @@ import (
 // http.Server that accepts from the returned listener. Upgrades go
 // through the same code as through ServeHTTP: origin check, tickets,
 // limits, metrics; only a refused upgrade's answer differs, in that the
-// connection is closed after it.
+// connection is closed after it. A malformed upgrade head gets the answer
+// net/http's server gives it (400, or 501 or 505, with Connection: close)
+// and counts as a bad_request handshake failure; lines may end in "\r\n"
+// or a bare "\n", as net/http reads them.
 func (s *Server) UpgradeListener(ln net.Listener) net.Listener {
 	l := &upgradeListener{Listener: ln, s: s, conns: make(chan net.Conn), done: make(chan struct{})}
 	l.wg.Add(1)
@@ -102,10 +107,14 @@ func (l *upgradeListener) serve(c net.Conn) {
 		l.handOff(c, br)
 		return
 	}
+	host := readHostHeader(head) // before ReadRequest, which drops it
 	req, err := http.ReadRequest(br)
 	if err != nil {
-		putReader(br)
-		c.Close()
+		l.refuseHead(c, br, parseRefusal(err))
+		return
+	}
+	if r, ok := serverRefusal(req, host); !ok {
+		l.refuseHead(c, br, r)
 		return
 	}
 	req.RemoteAddr = c.RemoteAddr().String()
@@ -150,14 +159,33 @@ func peekHead(br *bufio.Reader) ([]byte, error) {
 	for {
 		// Whatever is buffered, then at least one byte more.
 		p, _ := br.Peek(br.Buffered())
-		if i := bytes.Index(p, []byte("\r\n\r\n")); i >= 0 {
-			return p[:i+4], nil
+		if n := headLength(p); n > 0 {
+			return p[:n], nil
 		}
 		if len(p) == br.Size() {
 			return nil, bufio.ErrBufferFull
 		}
 		if _, err := br.Peek(len(p) + 1); err != nil {
 			return nil, err
+		}
+	}
+}
+
+// headLength returns the length of the request head at the start of p,
+// through the blank line that ends it, or 0 when p holds no blank line
+// yet. Lines end in "\r\n" or in a bare "\n", as net/http reads them.
+func headLength(p []byte) int {
+	for i := 0; ; {
+		j := bytes.IndexByte(p[i:], '\n')
+		if j < 0 {
+			return 0
+		}
+		i += j + 1 // the start of the next line
+		switch {
+		case i < len(p) && p[i] == '\n':
+			return i + 1
+		case i+1 < len(p) && p[i] == '\r' && p[i+1] == '\n':
+			return i + 2
 		}
 	}
 }
@@ -169,7 +197,8 @@ func looksLikeUpgrade(head []byte) bool {
 	if !bytes.HasPrefix(head, []byte("GET ")) {
 		return false
 	}
-	for line := range bytes.SplitSeq(head, []byte("\r\n")) {
+	for line := range bytes.SplitSeq(head, []byte("\n")) {
+		line = bytes.TrimSuffix(line, []byte("\r"))
 		name, value, ok := bytes.Cut(line, []byte(":"))
 		if ok && bytes.EqualFold(bytes.TrimSpace(name), []byte("upgrade")) {
 			for part := range bytes.SplitSeq(value, []byte(",")) {
@@ -180,6 +209,167 @@ func looksLikeUpgrade(head []byte) bool {
 		}
 	}
 	return false
+}
+
+// refusalWriteTimeout bounds the write of a refusal to a client that
+// does not read.
+const refusalWriteTimeout = 5 * time.Second
+
+// headRefusal is net/http's answer to a request head its server does not
+// serve: a status line, a plain-text body and Connection: close, with no
+// Content-Length (the connection's end marks the body's).
+type headRefusal struct {
+	status int
+	reason string // the status line after the code
+	body   string
+}
+
+// statusRefusal is net/http's answer to one of its server's statusErrors.
+func statusRefusal(status int, text string) headRefusal {
+	reason := http.StatusText(status) + ": " + text
+	return headRefusal{status: status, reason: reason, body: strconv.Itoa(status) + " " + reason}
+}
+
+// response is the refusal's bytes, as net/http's conn.serve writes them.
+func (r headRefusal) response() []byte {
+	return fmt.Appendf(nil, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n%s", r.status, r.reason, r.body)
+}
+
+// parseRefusal is net/http's answer to a head http.ReadRequest could not
+// parse: 501 for a transfer coding it does not know, 400 for the rest.
+// (net/http tells the first by an unexported error type; the heads test
+// checks that both paths answer alike.)
+func parseRefusal(err error) headRefusal {
+	if strings.HasPrefix(err.Error(), "unsupported transfer encoding") {
+		return headRefusal{status: http.StatusNotImplemented, reason: http.StatusText(http.StatusNotImplemented), body: "Unsupported transfer encoding"}
+	}
+	return headRefusal{status: http.StatusBadRequest, reason: http.StatusText(http.StatusBadRequest), body: "400 Bad Request"}
+}
+
+// serverRefusal makes the checks net/http's server makes on a request
+// that http.ReadRequest parsed (its conn.readRequest), with the same
+// answers; host is the request's Host header, which ReadRequest drops.
+// ok is false when the request is refused. The listener sees only GET
+// requests, so the exceptions net/http makes for PRI and CONNECT do not
+// arise.
+func serverRefusal(req *http.Request, host hostHeader) (r headRefusal, ok bool) {
+	if req.ProtoMajor != 1 {
+		return statusRefusal(http.StatusHTTPVersionNotSupported, "unsupported protocol version"), false
+	}
+	if req.ProtoAtLeast(1, 1) && host.count == 0 {
+		return statusRefusal(http.StatusBadRequest, "missing required Host header"), false
+	}
+	if host.count == 1 && !validHost(host.value) {
+		return statusRefusal(http.StatusBadRequest, "malformed Host header"), false
+	}
+	for name, values := range req.Header {
+		if !validHeaderName(name) {
+			return statusRefusal(http.StatusBadRequest, "invalid header name"), false
+		}
+		for _, v := range values {
+			if !validHeaderValue(v) {
+				return statusRefusal(http.StatusBadRequest, "invalid header value"), false
+			}
+		}
+	}
+	return headRefusal{}, true
+}
+
+// hostHeader is what net/http's server checks of a request's Host header:
+// how many there are and the last one's value.
+type hostHeader struct {
+	count int
+	value []byte
+}
+
+// readHostHeader finds the Host header lines of a request head as
+// net/http's header reader takes them: a name that is "host" in any case,
+// then the value without the blanks around it; a continuation line (one
+// starting with a space or tab) adds a space and its own trimmed text.
+func readHostHeader(head []byte) hostHeader {
+	var h hostHeader
+	_, headers, _ := bytes.Cut(head, []byte("\n")) // past the request line
+	inHost := false
+	for line := range bytes.SplitSeq(headers, []byte("\n")) {
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		switch {
+		case len(line) == 0:
+			return h // the head's end
+		case line[0] == ' ' || line[0] == '\t':
+			if inHost {
+				// A copy: the value must not be appended into head.
+				h.value = append(append(slices.Clip(h.value), ' '), bytes.Trim(line, " \t")...)
+				h.value = bytes.TrimLeft(h.value, " \t")
+			}
+			continue
+		}
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		inHost = ok && bytes.EqualFold(name, []byte("host"))
+		if inHost {
+			h.count++
+			h.value = bytes.Trim(value, " \t")
+		}
+	}
+	return h
+}
+
+// validHost reports whether every byte of a Host header may appear in a
+// host and port (net/http's lenient httpguts.ValidHostHeader).
+func validHost(h []byte) bool {
+	for _, b := range h {
+		if !hostBytes[b] {
+			return false
+		}
+	}
+	return true
+}
+
+// validHeaderName reports whether name is an HTTP token.
+func validHeaderName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		if !tokenBytes[name[i]] {
+			return false
+		}
+	}
+	return name != ""
+}
+
+// validHeaderValue reports whether v has no control byte but tab.
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if b := v[i]; (b < ' ' && b != '\t') || b == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// The bytes of HTTP tokens (RFC 9110 tchar) and those net/http lets into
+// a Host header.
+var (
+	tokenBytes = byteSet("!#$%&'*+-.^_`|~")
+	hostBytes  = byteSet("!$%&'()*+,-.:;=[]_~")
+)
+
+// byteSet is the letters, the digits and the bytes of extra.
+func byteSet(extra string) *[256]bool {
+	var set [256]bool
+	for b := range 256 {
+		set[b] = 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || strings.IndexByte(extra, byte(b)) >= 0
+	}
+	return &set
+}
+
+// refuseHead answers a request head net/http's server would refuse as it
+// would, counts a bad request and closes the connection. The log names the
+// status, never the request's text.
+func (l *upgradeListener) refuseHead(c net.Conn, br *bufio.Reader, r headRefusal) {
+	l.s.metrics.handshakeFailures.WithLabelValues(failBadRequest).Inc()
+	l.s.log.Info("upgrade refused", "reason", failBadRequest, "status", r.status, "remote", c.RemoteAddr().String(), "detail", r.body)
+	c.SetWriteDeadline(time.Now().Add(refusalWriteTimeout))
+	c.Write(r.response())
+	putReader(br)
+	c.Close()
 }
 
 // rawResponse is the http.ResponseWriter and http.Hijacker of a request
@@ -233,6 +423,6 @@ func (w *rawResponse) finish() {
 	w.header.Write(&b)
 	b.WriteString("\r\n")
 	b.Write(w.body.Bytes())
-	w.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	w.conn.SetWriteDeadline(time.Now().Add(refusalWriteTimeout))
 	io.Copy(w.conn, &b)
 }

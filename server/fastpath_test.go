@@ -16,7 +16,16 @@ import (
 
 // startFast serves srv through UpgradeListener, as `herald serve` does,
 // and returns the address and a count of the connections net/http saw.
-func startFast(t *testing.T, cfg Config) (*Server, string, *atomic.Int64) {
+func startFast(t testing.TB, cfg Config) (*Server, string, *atomic.Int64) {
+	t.Helper()
+	return startHTTPServer(t, cfg, true)
+}
+
+// startHTTPServer serves a new Server with its HTTPServer on a loopback
+// port, through UpgradeListener when fast (else every request goes
+// through net/http and ServeHTTP), and shuts both down when the test ends.
+// It returns the address and a count of the connections net/http saw.
+func startHTTPServer(t testing.TB, cfg Config, fast bool) (*Server, string, *atomic.Int64) {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = discardLogger()
@@ -37,7 +46,11 @@ func startFast(t *testing.T, cfg Config) (*Server, string, *atomic.Int64) {
 		}
 	}
 	served := make(chan error, 1)
-	go func() { served <- hs.Serve(srv.UpgradeListener(ln)) }()
+	var serveLn net.Listener = ln
+	if fast {
+		serveLn = srv.UpgradeListener(ln)
+	}
+	go func() { served <- hs.Serve(serveLn) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
