@@ -36,7 +36,8 @@ type APIPublication struct {
 type APIError struct {
 	// Code is a stable machine-readable name: unauthorized, forbidden,
 	// api_disabled, bad_request, too_large, no_route, unknown_route,
-	// bad_params, refused, method_not_allowed, unavailable.
+	// bad_params, refused, method_not_allowed, unavailable, internal (a
+	// bug in herald).
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	status  int
@@ -172,10 +173,7 @@ func (s *Server) apiPublishOne(ctx context.Context, p *APIPublication) apiResult
 		}
 		var err error
 		if name, err = s.cfg.Router.Generate(p.Route, p.Params); err != nil {
-			if errors.Is(err, topic.ErrUnknownRoute) {
-				return apiResult{Error: apiErr(http.StatusNotFound, "unknown_route", "%v", err)}
-			}
-			return apiResult{Error: apiErr(http.StatusUnprocessableEntity, "bad_params", "%v", err)}
+			return apiResult{Error: generateErr(err)}
 		}
 	case p.Topic == "":
 		return apiResult{Error: apiErr(http.StatusBadRequest, "bad_request", "a topic or a route is required")}
@@ -194,6 +192,26 @@ func (s *Server) apiPublishOne(ctx context.Context, p *APIPublication) apiResult
 	default:
 		return apiResult{Topic: name, Error: apiErr(http.StatusForbidden, "refused", "%v", err)}
 	}
+}
+
+// generateErr maps an error of Router.Generate to the API's: 404
+// unknown_route for a route the router does not hold, 422 bad_params for
+// parameters that are missing or break a requirement (checked as matching
+// checks them, so the topic is never one no route matches).
+func generateErr(err error) *APIError {
+	var (
+		missing   *topic.MissingParametersError
+		invalid   *topic.InvalidParameterError
+		unmatched *topic.UnmatchedChannelError
+	)
+	msg := strings.TrimPrefix(err.Error(), "topic: ")
+	switch {
+	case errors.Is(err, topic.ErrUnknownRoute):
+		return apiErr(http.StatusNotFound, "unknown_route", "%s", msg)
+	case errors.As(err, &missing), errors.As(err, &invalid), errors.As(err, &unmatched):
+		return apiErr(http.StatusUnprocessableEntity, "bad_params", "%s", msg)
+	}
+	return apiErr(http.StatusInternalServerError, "internal", "generating the topic: %s", msg)
 }
 
 func (s *Server) apiInfo(*http.Request, []byte) (any, *APIError) {
