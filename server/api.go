@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/heraldws/herald/broker"
+	"github.com/heraldws/herald/internal/jsonerr"
 	"github.com/heraldws/herald/topic"
 )
 
@@ -133,7 +135,7 @@ func (s *Server) serveAPI(method string, fn func(*http.Request, []byte) (any, *A
 func (s *Server) apiPublish(r *http.Request, body []byte) (any, *APIError) {
 	var p APIPublication
 	if err := strictJSON(body, &p); err != nil {
-		return nil, apiErr(http.StatusBadRequest, "bad_request", "the body is not a publication: %v", err)
+		return nil, apiErr(http.StatusBadRequest, "bad_request", "the body is not a publication: %s", jsonerr.Describe(body, err))
 	}
 	res := s.apiPublishOne(r.Context(), &p)
 	if res.Error != nil {
@@ -149,7 +151,10 @@ func (s *Server) apiBatch(r *http.Request, body []byte) (any, *APIError) {
 			Publications []APIPublication `json:"publications"`
 		}
 		if err2 := strictJSON(body, &wrapped); err2 != nil {
-			return nil, apiErr(http.StatusBadRequest, "bad_request", "the body is neither a list of publications nor {\"publications\": [...]}: %v", err)
+			if bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("{")) {
+				err = err2 // explain the object as the wrapped form
+			}
+			return nil, apiErr(http.StatusBadRequest, "bad_request", "the body is neither a list of publications nor {\"publications\": [...]}: %s", jsonerr.Describe(body, err))
 		}
 		list = wrapped.Publications
 	}
@@ -236,15 +241,16 @@ func (s *Server) apiInfo(*http.Request, []byte) (any, *APIError) {
 }
 
 // strictJSON decodes one JSON value, refusing unknown fields and trailing
-// data.
+// data. Its errors are encoding/json's, for jsonerr.Describe.
 func strictJSON(body []byte, v any) error {
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return err
 	}
-	if dec.More() {
-		return errors.New("unexpected data after the JSON value")
+	if rest := body[dec.InputOffset():]; len(bytes.Trim(rest, " \t\r\n")) > 0 {
+		// Unmarshal's *json.SyntaxError points at the trailing data.
+		return json.Unmarshal(body, new(any))
 	}
 	return nil
 }

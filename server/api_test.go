@@ -158,6 +158,43 @@ func TestAPIGenerationMessages(t *testing.T) {
 	}
 }
 
+// A body that is not JSON, or not a publication, is explained with the
+// byte where the problem is, never with Go's own message.
+func TestAPIJSONErrors(t *testing.T) {
+	ts := apiServer(t)
+	cases := []struct {
+		path, body, message string
+	}{
+		{"/api/publish", `nul`, "the body is not a publication: byte 1: invalid JSON: the bare word nul is not a JSON value (strings take double quotes; the only bare words are true, false and null)"},
+		{"/api/publish", `{"topic":"oro/maintenance","data":{"isOn":tru}}`, "the body is not a publication: byte 43: invalid JSON: the bare word tru is not a JSON value"},
+		{"/api/publish", `{"topic":`, "the body is not a publication: invalid JSON: the input ends after byte 9, where a value was expected"},
+		{"/api/publish", "{\n  \"topic\": \"oro/maintenance\",\n  \"data\": 1,\n}", "the body is not a publication: byte 46 (line 4, column 1): invalid JSON: found '}' where a key string was expected (JSON allows no comma before a closing bracket)"},
+		{"/api/publish", `{"topic":"oro/maintenance","data":1}]`, "the body is not a publication: byte 37: invalid JSON: found ']' after the end of the value (one JSON value only)"},
+		{"/api/publish", `{"topic":"oro/maintenance","data":1} {}`, "the body is not a publication: byte 38: invalid JSON: found '{' after the end of the value"},
+		{"/api/publish", `{"topic": 5, "data": 1}`, `the body is not a publication: byte 11: "topic" must be a string, not a number`},
+		{"/api/publish", `{"route":"oro_email.event","params":{"user_id":5},"data":1}`, `the body is not a publication: byte 48: "params" must be a string, not a number`},
+		{"/api/publish", `{"topic":"oro/maintenance","data":1,"colour":"red"}`, `the body is not a publication: unknown field "colour"`},
+		{"/api/publish", `[]`, `the body is not a publication: byte 1: expected an object, not an array`},
+		{"/api/batch", `[{"topic":"oro/maintenance","data":1},`, `the body is neither a list of publications nor {"publications": [...]}: invalid JSON: the input ends after byte 38, where a value was expected`},
+		{"/api/batch", `[1]`, `the body is neither a list of publications nor {"publications": [...]}: byte 2: expected an object, not a number`},
+		{"/api/batch", `{"publications": 5}`, `the body is neither a list of publications nor {"publications": [...]}: byte 18: "publications" must be an array, not a number`},
+		{"/api/batch", ` {"publications": [{"topic": true}]}`, `byte 30: "publications.topic" must be a string, not true or false`},
+	}
+	for _, c := range cases {
+		status, body := api(t, ts, "POST", c.path, "k3y", c.body)
+		e, _ := body["error"].(map[string]any)
+		msg, _ := e["message"].(string)
+		if status != 400 || e["code"] != "bad_request" || !strings.HasPrefix(msg, c.message) && !strings.HasSuffix(msg, c.message) {
+			t.Errorf("%s %s: %d %v\nwant 400 bad_request %q", c.path, c.body, status, e, c.message)
+		}
+		for _, goism := range []string{"invalid character", "json:", "Go value", "Go struct", "unexpected EOF"} {
+			if strings.Contains(msg, goism) {
+				t.Errorf("%s %s: message %q has Go's %q", c.path, c.body, msg, goism)
+			}
+		}
+	}
+}
+
 func TestAPIBatchAndInfo(t *testing.T) {
 	ts := apiServer(t)
 	p := dial(t, ts.addr)
