@@ -22,7 +22,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Short:         "herald is a real-time WebSocket pub/sub server (WAMP v1, Gos/Oro compatible)",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Args:          unknownCommand,
+		// herald --version (and -v) prints what herald version prints.
+		Version: versionLine(readBuildInfo()),
+		Args:    unknownCommand,
 		// Runnable, so that Args checks the command name; alone, herald
 		// prints its help, as cobra does for a root without Run.
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
@@ -30,6 +32,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(newPushCmd(stdout), newServeCmd(stderr), newRoutesCmd(stdout), newVersionCmd(stdout), newPublishCmd(stdout), newCheckCmd(stdout), newTicketCmd(stdout), newBenchCmd(stdout, stderr))
 	for _, c := range root.Commands() {
