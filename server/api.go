@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/heraldws/herald/broker"
+	"github.com/heraldws/herald/internal/jsonerr"
 	"github.com/heraldws/herald/topic"
 )
 
@@ -36,7 +38,8 @@ type APIPublication struct {
 type APIError struct {
 	// Code is a stable machine-readable name: unauthorized, forbidden,
 	// api_disabled, bad_request, too_large, no_route, unknown_route,
-	// bad_params, refused, method_not_allowed, unavailable.
+	// bad_params, refused, method_not_allowed, unavailable, internal (a
+	// bug in herald).
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	status  int
@@ -132,7 +135,7 @@ func (s *Server) serveAPI(method string, fn func(*http.Request, []byte) (any, *A
 func (s *Server) apiPublish(r *http.Request, body []byte) (any, *APIError) {
 	var p APIPublication
 	if err := strictJSON(body, &p); err != nil {
-		return nil, apiErr(http.StatusBadRequest, "bad_request", "the body is not a publication: %v", err)
+		return nil, apiErr(http.StatusBadRequest, "bad_request", "the body is not a publication: %s", jsonerr.Describe(body, err))
 	}
 	res := s.apiPublishOne(r.Context(), &p)
 	if res.Error != nil {
@@ -148,7 +151,10 @@ func (s *Server) apiBatch(r *http.Request, body []byte) (any, *APIError) {
 			Publications []APIPublication `json:"publications"`
 		}
 		if err2 := strictJSON(body, &wrapped); err2 != nil {
-			return nil, apiErr(http.StatusBadRequest, "bad_request", "the body is neither a list of publications nor {\"publications\": [...]}: %v", err)
+			if bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("{")) {
+				err = err2 // explain the object as the wrapped form
+			}
+			return nil, apiErr(http.StatusBadRequest, "bad_request", "the body is neither a list of publications nor {\"publications\": [...]}: %s", jsonerr.Describe(body, err))
 		}
 		list = wrapped.Publications
 	}
@@ -172,10 +178,7 @@ func (s *Server) apiPublishOne(ctx context.Context, p *APIPublication) apiResult
 		}
 		var err error
 		if name, err = s.cfg.Router.Generate(p.Route, p.Params); err != nil {
-			if errors.Is(err, topic.ErrUnknownRoute) {
-				return apiResult{Error: apiErr(http.StatusNotFound, "unknown_route", "%v", err)}
-			}
-			return apiResult{Error: apiErr(http.StatusUnprocessableEntity, "bad_params", "%v", err)}
+			return apiResult{Error: generateErr(err)}
 		}
 	case p.Topic == "":
 		return apiResult{Error: apiErr(http.StatusBadRequest, "bad_request", "a topic or a route is required")}
@@ -194,6 +197,26 @@ func (s *Server) apiPublishOne(ctx context.Context, p *APIPublication) apiResult
 	default:
 		return apiResult{Topic: name, Error: apiErr(http.StatusForbidden, "refused", "%v", err)}
 	}
+}
+
+// generateErr maps an error of Router.Generate to the API's: 404
+// unknown_route for a route the router does not hold, 422 bad_params for
+// parameters that are missing or break a requirement (checked as matching
+// checks them, so the topic is never one no route matches).
+func generateErr(err error) *APIError {
+	var (
+		missing   *topic.MissingParametersError
+		invalid   *topic.InvalidParameterError
+		unmatched *topic.UnmatchedChannelError
+	)
+	msg := strings.TrimPrefix(err.Error(), "topic: ")
+	switch {
+	case errors.Is(err, topic.ErrUnknownRoute):
+		return apiErr(http.StatusNotFound, "unknown_route", "%s", msg)
+	case errors.As(err, &missing), errors.As(err, &invalid), errors.As(err, &unmatched):
+		return apiErr(http.StatusUnprocessableEntity, "bad_params", "%s", msg)
+	}
+	return apiErr(http.StatusInternalServerError, "internal", "generating the topic: %s", msg)
 }
 
 func (s *Server) apiInfo(*http.Request, []byte) (any, *APIError) {
@@ -218,15 +241,16 @@ func (s *Server) apiInfo(*http.Request, []byte) (any, *APIError) {
 }
 
 // strictJSON decodes one JSON value, refusing unknown fields and trailing
-// data.
+// data. Its errors are encoding/json's, for jsonerr.Describe.
 func strictJSON(body []byte, v any) error {
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return err
 	}
-	if dec.More() {
-		return errors.New("unexpected data after the JSON value")
+	if rest := body[dec.InputOffset():]; len(bytes.Trim(rest, " \t\r\n")) > 0 {
+		// Unmarshal's *json.SyntaxError points at the trailing data.
+		return json.Unmarshal(body, new(any))
 	}
 	return nil
 }

@@ -16,8 +16,9 @@ func apiServer(t *testing.T) *testServer {
 		APIKey:     "k3y",
 		APIMaxBody: 4096,
 		Router: newRouter(t, append(oroRoutes(),
-			&topic.Route{Name: "acme.closed", Pattern: "acme/closed", Callback: "acme.closed"})...),
-		Handlers:      map[string]Binding{"acme.closed": {Handler: Deny{}}},
+			&topic.Route{Name: "acme.closed", Pattern: "acme/closed", Callback: "acme.closed"},
+			&topic.Route{Name: "acme.chat", Pattern: "acme/chat/{room}", Callback: "acme.chat", Requirements: map[string]string{"room": "[a-z]+"}})...),
+		Handlers:      map[string]Binding{"acme.closed": {Handler: Deny{}}, "acme.chat": {Handler: Broadcast{}}},
 		Authenticator: testAuthenticator,
 	})
 }
@@ -106,6 +107,9 @@ func TestAPIErrors(t *testing.T) {
 		{"unknown route name", "POST", "/api/publish", "k3y", `{"route":"acme.nothing","data":1}`, 404, "unknown_route"},
 		{"missing parameter", "POST", "/api/publish", "k3y", `{"route":"oro_email.event","params":{"user_id":"5"},"data":1}`, 422, "bad_params"},
 		{"parameter breaks its requirement", "POST", "/api/publish", "k3y", `{"route":"oro_reminder.remind","params":{"user_id":"abc"},"data":1}`, 422, "bad_params"},
+		// Only by case: the generator checks as the matcher does, so this
+		// is refused up front rather than generated and then unmatched.
+		{"parameter breaks its requirement by case", "POST", "/api/publish", "k3y", `{"route":"acme.chat","params":{"room":"BAD"},"data":1}`, 422, "bad_params"},
 		{"refused by the handler", "POST", "/api/publish", "k3y", `{"topic":"acme/closed","data":1}`, 403, "refused"},
 	}
 	for _, c := range cases {
@@ -119,6 +123,75 @@ func TestAPIErrors(t *testing.T) {
 	off := startServer(t, Config{})
 	if status, body := api(t, off, "POST", "/api/publish", "k3y", `{"topic":"t","data":1}`); status != 404 || errCode(body) != "api_disabled" {
 		t.Fatalf("API without a key: %d %v", status, body)
+	}
+}
+
+// The bad_params and unknown_route messages say what to fix, without the
+// Go package prefix.
+func TestAPIGenerationMessages(t *testing.T) {
+	ts := apiServer(t)
+	sub := dial(t, ts.addr)
+	sub.subscribe("acme/chat/lobby")
+	sub.sync()
+	cases := []struct {
+		body, code, message string
+	}{
+		{`{"route":"acme.chat","params":{"room":"BAD"},"data":1}`, "bad_params", `cannot generate a channel for route "acme.chat": parameter "room" must match "[a-z]+" ("BAD" given)`},
+		{`{"route":"oro_email.event","params":{"user_id":"5"},"data":1}`, "bad_params", `cannot generate a channel for route "oro_email.event": missing parameters "organization_id"`},
+		{`{"route":"acme.nothing","data":1}`, "unknown_route", `unknown route "acme.nothing"`},
+	}
+	for _, c := range cases {
+		_, body := api(t, ts, "POST", "/api/publish", "k3y", c.body)
+		e, _ := body["error"].(map[string]any)
+		if e["code"] != c.code || e["message"] != c.message {
+			t.Errorf("%s: error %v, want %s %q", c.body, e, c.code, c.message)
+		}
+	}
+	// In a batch, the bad one fails alone and the good one is delivered.
+	status, body := api(t, ts, "POST", "/api/batch", "k3y", `[{"route":"acme.chat","params":{"room":"BAD"},"data":1},{"route":"acme.chat","params":{"room":"lobby"},"data":2}]`)
+	results, _ := body["results"].([]any)
+	if status != 200 || len(results) != 2 || errCode(results[0].(map[string]any)) != "bad_params" || results[1].(map[string]any)["ok"] != true {
+		t.Fatalf("batch: %d %v", status, body)
+	}
+	if got := sub.sync(); len(got) != 1 || got[0] != eventFrame("acme/chat/lobby", "2") {
+		t.Fatalf("subscriber got %q", got)
+	}
+}
+
+// A body that is not JSON, or not a publication, is explained with the
+// byte where the problem is, never with Go's own message.
+func TestAPIJSONErrors(t *testing.T) {
+	ts := apiServer(t)
+	cases := []struct {
+		path, body, message string
+	}{
+		{"/api/publish", `nul`, "the body is not a publication: byte 1: invalid JSON: the bare word nul is not a JSON value (strings take double quotes; the only bare words are true, false and null)"},
+		{"/api/publish", `{"topic":"oro/maintenance","data":{"isOn":tru}}`, "the body is not a publication: byte 43: invalid JSON: the bare word tru is not a JSON value"},
+		{"/api/publish", `{"topic":`, "the body is not a publication: invalid JSON: the input ends after byte 9, where a value was expected"},
+		{"/api/publish", "{\n  \"topic\": \"oro/maintenance\",\n  \"data\": 1,\n}", "the body is not a publication: byte 46 (line 4, column 1): invalid JSON: found '}' where a key string was expected (JSON allows no comma before a closing bracket)"},
+		{"/api/publish", `{"topic":"oro/maintenance","data":1}]`, "the body is not a publication: byte 37: invalid JSON: found ']' after the end of the value (one JSON value only)"},
+		{"/api/publish", `{"topic":"oro/maintenance","data":1} {}`, "the body is not a publication: byte 38: invalid JSON: found '{' after the end of the value"},
+		{"/api/publish", `{"topic": 5, "data": 1}`, `the body is not a publication: byte 11: "topic" must be a string, not a number`},
+		{"/api/publish", `{"route":"oro_email.event","params":{"user_id":5},"data":1}`, `the body is not a publication: byte 48: "params" must be a string, not a number`},
+		{"/api/publish", `{"topic":"oro/maintenance","data":1,"colour":"red"}`, `the body is not a publication: unknown field "colour"`},
+		{"/api/publish", `[]`, `the body is not a publication: byte 1: expected an object, not an array`},
+		{"/api/batch", `[{"topic":"oro/maintenance","data":1},`, `the body is neither a list of publications nor {"publications": [...]}: invalid JSON: the input ends after byte 38, where a value was expected`},
+		{"/api/batch", `[1]`, `the body is neither a list of publications nor {"publications": [...]}: byte 2: expected an object, not a number`},
+		{"/api/batch", `{"publications": 5}`, `the body is neither a list of publications nor {"publications": [...]}: byte 18: "publications" must be an array, not a number`},
+		{"/api/batch", ` {"publications": [{"topic": true}]}`, `byte 30: "publications.topic" must be a string, not true or false`},
+	}
+	for _, c := range cases {
+		status, body := api(t, ts, "POST", c.path, "k3y", c.body)
+		e, _ := body["error"].(map[string]any)
+		msg, _ := e["message"].(string)
+		if status != 400 || e["code"] != "bad_request" || !strings.HasPrefix(msg, c.message) && !strings.HasSuffix(msg, c.message) {
+			t.Errorf("%s %s: %d %v\nwant 400 bad_request %q", c.path, c.body, status, e, c.message)
+		}
+		for _, goism := range []string{"invalid character", "json:", "Go value", "Go struct", "unexpected EOF"} {
+			if strings.Contains(msg, goism) {
+				t.Errorf("%s %s: message %q has Go's %q", c.path, c.body, msg, goism)
+			}
+		}
 	}
 }
 

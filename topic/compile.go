@@ -61,8 +61,14 @@ type compiled struct {
 	// stops[i] is, for variable token i on the fast path, the character
 	// that ends its value (-1 for the last token).
 	stops []rune
-	gen   []*regexp.Regexp // per variable: (?i)^(?:req)$, Gos generator check
-	exact []*regexp.Regexp // per variable: (?s)^(?:req)$, for Explain
+	// exact[v] is variable v's requirement alone, as the matcher applies
+	// it: (?s)^(?:req)$, case-sensitive. Generate and Explain check values
+	// with it.
+	exact []*regexp.Regexp
+	// contextual is true when a requirement holds an assertion (\b, \B,
+	// ^, $, \A, \z) whose result depends on the text around the value:
+	// only then can values that match alone fail in place.
+	contextual bool
 	// segMin and segMax bound the number of '/'-separated segments a
 	// matching channel has; segMax < 0 when unknown (a requirement may
 	// match '/').
@@ -449,23 +455,32 @@ func compile(r *Route) (*compiled, []error) {
 	c.re = re
 	c.prefix = staticPrefix(r, c.tokens)
 
-	c.gen = make([]*regexp.Regexp, len(c.vars))
 	c.exact = make([]*regexp.Regexp, len(c.vars))
 	for _, t := range c.tokens {
 		if !t.isVar {
 			continue
 		}
-		if c.gen[t.v], err = regexp.Compile(`(?i)^(?:` + t.req + `)$`); err == nil {
-			c.exact[t.v], err = regexp.Compile(`(?s)^(?:` + t.req + `)$`)
-		}
-		if err != nil {
+		if c.exact[t.v], err = regexp.Compile(`(?s)^(?:` + t.req + `)$`); err != nil {
 			fail("requirement for %q: %q does not compile: %v", t.name, t.show, cleanRegexpErr(err))
 			return nil, errs
 		}
 	}
+	for _, tree := range reqTrees {
+		c.contextual = c.contextual || hasAssertion(tree)
+	}
 	c.planFast(reqTrees)
 	c.planSegments(reqTrees)
 	return c, nil
+}
+
+// hasAssertion reports whether t holds a zero-width assertion.
+func hasAssertion(t *syntax.Regexp) bool {
+	switch t.Op {
+	case syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText,
+		syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+		return true
+	}
+	return slices.ContainsFunc(t.Sub, hasAssertion)
 }
 
 // staticPrefix is RouteCompiler::determineStaticPrefix.
@@ -597,7 +612,10 @@ func (c *compiled) params(n int) map[string]string {
 	return m
 }
 
-// generate is Gos 2.x Generator::doGenerate.
+// generate is Gos 2.x Generator::doGenerate, except that values are
+// checked as the matcher checks them (case-sensitively, see
+// Router.Generate) and the channel built is matched against the route's
+// own regular expression before it is returned.
 func (c *compiled) generate(params map[string]string) (string, error) {
 	r := c.route
 	value := func(name string) (string, bool) {
@@ -631,7 +649,7 @@ func (c *compiled) generate(params map[string]string) (string, error) {
 		v, _ := value(t.name)
 		def, hasDef := r.Defaults[t.name]
 		if !optional || !hasDef || v != def {
-			if !c.gen[t.v].MatchString(v) {
+			if !c.exact[t.v].MatchString(v) {
 				return "", &InvalidParameterError{Route: r.Name, Param: t.name, Value: v, Requirement: t.show}
 			}
 			parts = append(parts, v, t.text)
@@ -642,10 +660,21 @@ func (c *compiled) generate(params map[string]string) (string, error) {
 		// Every token is an omitted optional placeholder. The matcher
 		// requires the first one's separator (RouteCompiler::computeRegexp),
 		// so emit it: Gos returns "", which its own matcher rejects.
-		return c.tokens[0].text, nil
+		return c.checked(c.tokens[0].text)
 	}
 	slices.Reverse(parts)
-	return strings.Join(parts, ""), nil
+	return c.checked(strings.Join(parts, ""))
+}
+
+// checked returns channel if the route's regular expression matches it.
+// Each value already matched its requirement alone, so the concatenation
+// matches unless a requirement tests what surrounds the value (\b, $, ^
+// inside an alternative): only such routes are matched again.
+func (c *compiled) checked(channel string) (string, error) {
+	if c.contextual && !c.re.MatchString(channel) {
+		return "", &UnmatchedChannelError{Route: c.route.Name, Channel: channel}
+	}
+	return channel, nil
 }
 
 // cleanRegexpErr drops the "error parsing regexp: " prefix Go adds.

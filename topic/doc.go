@@ -13,8 +13,12 @@
 // Load reads gos_web_socket's server.router.resources: files, globs,
 // directories, an Oro application root (type "oro": every bundle's
 // Resources/config/oro/websocket_routing.yml plus
-// config/oro/websocket_routing/*.yml) and 2.x imports. Within a file each
-// route's format is detected on its own:
+// config/oro/websocket_routing/*.yml) and 2.x imports. A directory loads
+// every *.yml and *.yaml file below it, as Symfony's DirectoryLoader does.
+// A resource that yields no routing file is an error (*NoRoutingFileError),
+// as are resources that define no route at all (ErrNoRoutes): a server
+// would otherwise start with nothing to route. Within a file each route's
+// format is detected on its own:
 //
 //	# A: Oro and PubSubRouter 0.x
 //	oro_email.event:
@@ -91,13 +95,21 @@
 //
 // Router.Generate follows Gos's generator: every placeholder needs a
 // parameter or a default (*MissingParametersError names the missing ones);
-// each value placed in the channel must match its requirement, anchored
-// and case-insensitively (*InvalidParameterError names the parameter, the
-// value and the requirement); trailing values equal to their defaults are
-// left out. Herald anchors the requirement as a whole (^(?:req)$): Gos
-// writes ^req$, so that for "\d+|\*" it accepts any value that starts with
-// a digit. When every placeholder is an omitted optional one, herald keeps
-// the leading separator the matcher requires (Gos generates "").
+// each value placed in the channel must match its requirement
+// (*InvalidParameterError names the parameter, the value and the
+// requirement); trailing values equal to their defaults are left out.
+//
+// Herald checks a value exactly as the matcher does, so that the route
+// matches every channel Generate returns. Gos differs in two ways, both of
+// which let its generator build channels its own matcher refuses: it
+// checks case-insensitively (#^req$#i: "BAD" passed "[a-z]+"), and it
+// writes ^req$, so that for "\d+|\*" it accepts any value that starts
+// with a digit; herald anchors the requirement as a whole, (?s)^(?:req)$,
+// case-sensitive. Herald then matches the whole channel against the route
+// (a requirement such as "\d+\b" can pass alone and fail in place:
+// *UnmatchedChannelError). When every placeholder is an omitted optional
+// one, herald keeps the leading separator the matcher requires (Gos
+// generates "").
 //
 // # PubSubRouter 0.x (Options.Legacy)
 //

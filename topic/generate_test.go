@@ -16,7 +16,7 @@ func TestGenerate(t *testing.T) {
 		{"static", rt("r", "oro/ping"), nil, "oro/ping"},
 		{"placeholders", rt("r", "oro/email_event/{u}/{o}", "u", `\d+`, "o", `\d+|\*`), map[string]string{"u": "5", "o": "*"}, "oro/email_event/5/*"},
 		{"separators", rt("r", "a/{x}.{y}"), map[string]string{"x": "b", "y": "c"}, "a/b.c"},
-		{"case-insensitive check, as Gos", rt("r", "a/{x}", "x", `[a-z]+`), map[string]string{"x": "ABC"}, "a/ABC"},
+		{"requirement with a class", rt("r", "acme/chat/{room}", "room", `[a-z]+`), map[string]string{"room": "lobby"}, "acme/chat/lobby"},
 		{"extra parameters are ignored", rt("r", "a/{x}"), map[string]string{"x": "1", "y": "2"}, "a/1"},
 		{"trailing default omitted", withDefaults(rt("r", "a/{x}/{y}"), "y", "z"), map[string]string{"x": "1", "y": "z"}, "a/1"},
 		{"trailing default from defaults", withDefaults(rt("r", "a/{x}/{y}"), "y", "z"), map[string]string{"x": "1"}, "a/1"},
@@ -35,16 +35,8 @@ func TestGenerate(t *testing.T) {
 			if err != nil || got != tt.want {
 				t.Fatalf("Generate = %q, %v; want %q", got, err, tt.want)
 			}
-			// What is generated matches back with the same parameters,
-			// except where the generator's case-insensitive check lets
-			// through what the case-sensitive matcher refuses (as in Gos).
+			// What is generated matches back with the same parameters.
 			m, ok := r.Match(got)
-			if tt.name == "case-insensitive check, as Gos" {
-				if ok {
-					t.Fatalf("%q matches; the matcher is case-sensitive", got)
-				}
-				return
-			}
 			if !ok {
 				t.Fatalf("generated %q does not match its route", got)
 			}
@@ -62,6 +54,9 @@ func TestGenerateErrors(t *testing.T) {
 		rt("email", "oro/email_event/{user_id}/{organization_id}", "user_id", `\d+`, "organization_id", `\d+|\*`),
 		withDefaults(rt("def", "a/{x}/{y}", "x", `\d+`), "x", "bad", "y", "1"),
 		rt("sep", "a/{x}.{y}"),
+		rt("chat", "acme/chat/{room}", "room", `[a-z]+`),
+		rt("boundary", "b/{n}{word}", "n", `\d+\b`, "word", `[a-z]+`),
+		rt("dollar", "d/{x}/end", "x", `a$|b`),
 	)
 	_, err := r.Generate("email", map[string]string{"organization_id": "1"})
 	var miss *MissingParametersError
@@ -89,6 +84,12 @@ func TestGenerateErrors(t *testing.T) {
 		// The default requirement excludes the next separator.
 		{"sep", map[string]string{"x": "b.c", "y": "d"}, InvalidParameterError{"sep", "x", "b.c", `[^/\.]+`}},
 		{"sep", map[string]string{"x": "b", "y": "c/d"}, InvalidParameterError{"sep", "y", "c/d", `[^/]+`}},
+		// Case-sensitive, as the matcher: Gos's #^[a-z]+$#i would let
+		// "BAD" through and build a channel no route matches.
+		{"chat", map[string]string{"room": "BAD"}, InvalidParameterError{"chat", "room", "BAD", `[a-z]+`}},
+		{"chat", map[string]string{"room": "Lobby"}, InvalidParameterError{"chat", "room", "Lobby", `[a-z]+`}},
+		// (?s) as in the matcher, but still anchored at the very end.
+		{"chat", map[string]string{"room": "lobby\n"}, InvalidParameterError{"chat", "room", "lobby\n", `[a-z]+`}},
 	}
 	for _, tt := range invalid {
 		_, err := r.Generate(tt.route, tt.params)
@@ -97,6 +98,32 @@ func TestGenerateErrors(t *testing.T) {
 			t.Errorf("Generate(%s, %v) = %v, want %+v", tt.route, tt.params, err, tt.want)
 		}
 	}
+	if ch, err := r.Generate("chat", map[string]string{"room": "BAD"}); ch != "" {
+		t.Errorf("Generate(chat, room=BAD) = %q, %v; want no channel", ch, err)
+	}
+	if m, ok := r.Match("acme/chat/BAD"); ok {
+		t.Errorf("acme/chat/BAD matches %s; the matcher is case-sensitive", m.Route.Name)
+	}
+
+	// Each value passes alone, but not in place: the channel is refused.
+	for _, tt := range []struct {
+		route   string
+		params  map[string]string
+		channel string
+	}{
+		{"boundary", map[string]string{"n": "5", "word": "ab"}, "b/5ab"},
+		{"dollar", map[string]string{"x": "a"}, "d/a/end"},
+	} {
+		ch, err := r.Generate(tt.route, tt.params)
+		var un *UnmatchedChannelError
+		if !errors.As(err, &un) || *un != (UnmatchedChannelError{tt.route, tt.channel}) || ch != "" {
+			t.Errorf("Generate(%s, %v) = %q, %v; want an *UnmatchedChannelError for %q", tt.route, tt.params, ch, err, tt.channel)
+		}
+	}
+	if ch, err := r.Generate("dollar", map[string]string{"x": "b"}); err != nil || ch != "d/b/end" {
+		t.Errorf("Generate(dollar, x=b) = %q, %v", ch, err)
+	}
+
 	_, err = r.Generate("email", map[string]string{"user_id": "x", "organization_id": "1"})
 	if want := `topic: cannot generate a channel for route "email": parameter "user_id" must match "\\d+" ("x" given)`; err == nil || err.Error() != want {
 		t.Errorf("message %v, want %q", err, want)

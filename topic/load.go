@@ -27,9 +27,14 @@ type Resource struct {
 	//
 	//   - ""      detect: a directory, a glob (the path has one of *?[{), or a file
 	//   - "yaml"  one YAML file (a glob is expanded)
-	//   - "glob"  a glob: *, ?, [...], {a,b} and ** (any depth); one that
-	//             matches nothing loads nothing
-	//   - "directory"  every *.yml and *.yaml file directly in the directory
+	//   - "glob"  a glob: *, ?, [...], {a,b} and ** (any depth)
+	//   - "directory"  every *.yml and *.yaml file in the directory and, as
+	//             Symfony's DirectoryLoader does, in its subdirectories: entries in
+	//             name order, a subdirectory where its name sorts, hidden entries
+	//             skipped, symbolic links followed (each directory once); a *.php
+	//             or *.xml file is an error, other files are skipped. A directory
+	//             that looks like an application root (it has composer.json, vendor/,
+	//             or Oro's routing files) is refused, with what to write instead
 	//   - "oro"   an Oro application root: every **/Resources/config/oro/websocket_routing.yml
 	//             under it, sorted by path, then config/oro/websocket_routing/*.yml
 	//             (hidden directories and node_modules are skipped; symbolic links
@@ -38,7 +43,49 @@ type Resource struct {
 	//
 	// PubSubRouter's "php", "xml", "closure", "container" and "service"
 	// resources are not supported.
+	//
+	// A resource given to Load that yields no routing file (a glob that
+	// matches nothing, a directory without YAML files) is an error, a
+	// *NoRoutingFileError; inside a routing file, an import that yields
+	// nothing loads nothing, as in PubSubRouter.
 	Type string `yaml:"type"`
+}
+
+// ErrNoRoutes is returned (wrapped in a *RouteError) by Load when its
+// resources load without error but define no route at all: no topic would
+// have a route.
+var ErrNoRoutes = errors.New("topic: no routes")
+
+// NoRoutingFileError is a resource given to Load that yields no routing
+// file: a glob that matches no file, a directory without *.yml or *.yaml
+// files. Load returns it wrapped in a *RouteError.
+type NoRoutingFileError struct {
+	// Resource is the path as written.
+	Resource string
+	// Path is what it resolved to (absolute when Load's baseDir is).
+	Path string
+	// LookedFor says what was looked for, e.g. "files matching the glob".
+	LookedFor string
+	// Hint is what to write instead, or "".
+	Hint string
+}
+
+// Error implements error.
+func (e *NoRoutingFileError) Error() string {
+	msg := fmt.Sprintf("resource %s yields no routing file: looked for %s", describeResource(e.Resource, e.Path), e.LookedFor)
+	if e.Hint != "" {
+		msg += "; " + e.Hint
+	}
+	return msg
+}
+
+// describeResource names a resource as written and, when it differs, what
+// it resolved to.
+func describeResource(resource, path string) string {
+	if path == "" || path == resource {
+		return strconv.Quote(resource)
+	}
+	return fmt.Sprintf("%q (%s)", resource, path)
 }
 
 // UnmarshalYAML accepts either a string (the path) or a {resource, type} map.
@@ -89,18 +136,69 @@ const maxWalkDepth = 64
 // joined with errors.Join, each a *RouteError naming the file, the line and
 // the route; the routes it could read are returned with the error.
 // Duplicate route names are left to NewRouter.
+//
+// A resource that yields no routing file is an error (*NoRoutingFileError),
+// and so are resources that load cleanly but define no route (ErrNoRoutes).
 func Load(resources []Resource, baseDir string) ([]*Route, error) {
 	l := &loader{}
 	for _, res := range resources {
+		files, errs := l.files, len(l.errs)
 		l.load(res.Resource, res.Type, baseDir, Source{}, nil)
+		if l.files == files && len(l.errs) == errs {
+			l.errs = append(l.errs, &RouteError{Err: noRoutingFile(res, baseDir)})
+		}
+	}
+	if len(resources) > 0 && len(l.routes) == 0 && len(l.errs) == 0 {
+		l.errs = append(l.errs, &RouteError{Err: noRoutes(resources, baseDir, l.files)})
 	}
 	return l.routes, errors.Join(l.errs...)
+}
+
+// noRoutingFile describes what res was searched for, after it yielded no
+// file and no error.
+func noRoutingFile(res Resource, baseDir string) *NoRoutingFileError {
+	path := resolvePath(res.Resource, baseDir)
+	e := &NoRoutingFileError{Resource: res.Resource, Path: path}
+	if hasGlobMeta(res.Resource) || res.Type == "glob" {
+		e.LookedFor = "files matching the glob (hidden entries match only a pattern that starts with a dot)"
+		e.Hint = globHint(path)
+		return e
+	}
+	e.LookedFor = "*.yml and *.yaml files in the directory and its subdirectories (hidden entries skipped)"
+	return e
+}
+
+// globHint suggests type oro when the directory a glob starts from holds an
+// Oro application's routing files.
+func globHint(pattern string) string {
+	root := pattern
+	for hasGlobMeta(root) {
+		root = filepath.Dir(root)
+	}
+	if files := oroFiles(root); len(files) > 0 {
+		return fmt.Sprintf("%s holds Oro routing files (%s): write { resource: %q, type: oro }", root, firstOf(root, files), root)
+	}
+	return ""
+}
+
+func noRoutes(resources []Resource, baseDir string, files int) error {
+	list := make([]string, len(resources))
+	for i, r := range resources {
+		list[i] = describeResource(r.Resource, resolvePath(r.Resource, baseDir))
+	}
+	noun := "files"
+	if files == 1 {
+		noun = "file"
+	}
+	return fmt.Errorf("%w: %s loaded %d routing %s and not one route definition, so no topic would have a route: add routes to the files, or name the files that hold them",
+		ErrNoRoutes, strings.Join(list, ", "), files, noun)
 }
 
 type loader struct {
 	routes []*Route
 	errs   []error
 	stack  []string // files being loaded, outermost first
+	files  int      // routing files read
 }
 
 func (l *loader) fail(src Source, route, format string, args ...any) {
@@ -166,17 +264,23 @@ func (l *loader) load(resource, typ, dir string, from Source, ex excluder) {
 			}
 			return
 		}
-		if typ == "" {
-			if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-				l.loadDir(path, from, ex)
-				return
-			}
+		fi, err := os.Stat(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist) && typ == "" && !isYAMLName(path):
+			l.fail(from, "", "resource %s: file or directory not found", describeResource(resource, path))
+			return
+		case errors.Is(err, fs.ErrNotExist):
+			l.fail(from, "", "resource %s: file not found", describeResource(resource, path))
+			return
+		case err == nil && fi.IsDir() && typ == "":
+			l.loadDirResource(resource, path, from, ex)
+			return
 		}
 		if !ex.excluded(path) {
 			l.loadFile(path, typ == "", from)
 		}
 	case "directory":
-		l.loadDir(path, from, ex)
+		l.loadDirResource(resource, path, from, ex)
 	case "oro":
 		l.loadOro(path, from, ex)
 	default:
@@ -189,32 +293,121 @@ func isYAMLName(name string) bool {
 	return ext == ".yml" || ext == ".yaml"
 }
 
-func (l *loader) loadDir(dir string, from Source, ex excluder) {
+// loadDirResource loads a directory resource (written as resource, resolved
+// to dir), unless the directory is an application root.
+func (l *loader) loadDirResource(resource, dir string, from Source, ex excluder) {
+	if why, oro := appRoot(dir); why != "" {
+		advice := "name the routing files instead, e.g. 'config/pubsub/websocket/*.yaml'"
+		if oro {
+			advice = fmt.Sprintf("for an Oro application write { resource: %q, type: oro }", resource)
+		}
+		l.fail(from, "", "resource %s is %s, not a directory of routing files (a directory resource loads every *.yml and *.yaml file below it): %s",
+			describeResource(resource, dir), why, advice)
+		return
+	}
+	l.loadDir(dir, from, ex, map[string]bool{}, 0)
+}
+
+// appRoot says why dir looks like the root of a PHP application rather
+// than a directory of routing files ("" when it does not), and whether the
+// application is an Oro one.
+func appRoot(dir string) (why string, oro bool) {
+	if files := oroFiles(dir); len(files) > 0 {
+		return "an Oro application (it holds " + firstOf(dir, files) + ")", true
+	}
+	for _, marker := range []string{"vendor/oro", "config/oro"} {
+		if isDir(filepath.Join(dir, filepath.FromSlash(marker))) {
+			return "an Oro application (it has " + marker + "/)", true
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "composer.json")); err == nil && fi.Mode().IsRegular() {
+		return "an application root (it has composer.json)", false
+	}
+	if isDir(filepath.Join(dir, "vendor")) {
+		return "an application root (it has vendor/)", false
+	}
+	return "", false
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
+// firstOf names the first of files relative to root, and how many more
+// there are.
+func firstOf(root string, files []string) string {
+	first := files[0]
+	if rel, err := filepath.Rel(root, first); err == nil {
+		first = filepath.ToSlash(rel)
+	}
+	switch n := len(files) - 1; n {
+	case 0:
+		return first
+	case 1:
+		return first + " and 1 more routing file"
+	default:
+		return fmt.Sprintf("%s and %d more routing files", first, n)
+	}
+}
+
+// loadDir loads every routing file below dir as Symfony's DirectoryLoader
+// imports every entry of a directory: in name order, recursing into
+// subdirectories where they sort, skipping hidden entries. *.yml and
+// *.yaml files are loaded; *.php and *.xml files are errors (herald reads
+// YAML routes only); other files are skipped. Symbolic links are followed,
+// each directory once.
+func (l *loader) loadDir(dir string, from Source, ex excluder, seen map[string]bool, depth int) {
+	if depth > maxWalkDepth {
+		l.fail(from, "", "directory %q: more than %d levels of subdirectories", dir, maxWalkDepth)
+		return
+	}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		if seen[real] {
+			return
+		}
+		seen[real] = true
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		l.fail(from, "", "directory %q: %v", dir, unwrapPathErr(err))
 		return
 	}
 	for _, e := range entries { // sorted by name
-		p := filepath.Join(dir, e.Name())
-		if !isYAMLName(e.Name()) || strings.HasPrefix(e.Name(), ".") || ex.excluded(p) {
+		name := e.Name()
+		p := filepath.Join(dir, name)
+		if strings.HasPrefix(name, ".") || ex.excluded(p) {
 			continue
 		}
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+		fi, err := os.Stat(p) // follows a symbolic link
+		switch {
+		case err != nil:
+		case fi.IsDir():
+			l.loadDir(p, from, ex, seen, depth+1)
+		case !fi.Mode().IsRegular():
+		case isYAMLName(name):
 			l.loadFile(p, false, from)
+		case isUnsupportedRoutingName(name):
+			l.loadFile(p, true, from) // reports the unsupported type
 		}
 	}
 }
 
-// loadOro loads an Oro application's routing files (OroSyncBundle's
-// WebsocketRouterConfigurationPass collects every bundle's
-// Resources/config/oro/websocket_routing.yml; the application adds
-// config/oro/websocket_routing/*.yml).
-func (l *loader) loadOro(root string, from Source, ex excluder) {
-	fi, err := os.Stat(root)
-	if err != nil || !fi.IsDir() {
-		l.fail(from, "", "oro resource %q: not a directory", root)
-		return
+// isUnsupportedRoutingName reports whether name is a PHP or XML file, which
+// PubSubRouter would load as routes.
+func isUnsupportedRoutingName(name string) bool {
+	ext := strings.ToLower(filepath.Ext(name))
+	return ext == ".php" || ext == ".xml"
+}
+
+// oroFiles lists the routing files of an Oro application rooted at root:
+// every bundle's Resources/config/oro/websocket_routing.yml, sorted by
+// path, then config/oro/websocket_routing/*.yml (OroSyncBundle's
+// WebsocketRouterConfigurationPass collects the first, the application
+// adds the second). It returns nil when root is not a directory.
+func oroFiles(root string) []string {
+	if !isDir(root) {
+		return nil
 	}
 	const suffix = "/Resources/config/oro/websocket_routing.yml"
 	var files []string
@@ -229,7 +422,16 @@ func (l *loader) loadOro(root string, from Source, ex excluder) {
 	slices.Sort(files)
 	app, _ := filepath.Glob(filepath.Join(root, "config", "oro", "websocket_routing", "*.yml"))
 	slices.Sort(app)
-	files = append(files, app...)
+	return append(files, app...)
+}
+
+// loadOro loads an Oro application's routing files (see oroFiles).
+func (l *loader) loadOro(root string, from Source, ex excluder) {
+	if !isDir(root) {
+		l.fail(from, "", "oro resource %q: not a directory", root)
+		return
+	}
+	files := oroFiles(root)
 	if len(files) == 0 {
 		l.fail(from, "", "oro resource %q: no Resources/config/oro/websocket_routing.yml and no config/oro/websocket_routing/*.yml under it", root)
 		return
@@ -306,6 +508,7 @@ func (l *loader) loadFile(path string, auto bool, from Source) {
 		}
 		return
 	}
+	l.files++
 	l.stack = append(l.stack, path)
 	defer func() { l.stack = l.stack[:len(l.stack)-1] }()
 	l.parseFile(path, data)

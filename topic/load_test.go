@@ -1,10 +1,12 @@
 package topic
 
 import (
+	"errors"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -189,12 +191,120 @@ func TestLoadDefinitionErrors(t *testing.T) {
 }
 
 func TestLoadEmptyFiles(t *testing.T) {
-	dir := writeTree(t, map[string]string{"empty.yml": "", "comment.yml": "# nothing\n", "null.yml": "~\n"})
+	dir := writeTree(t, map[string]string{"empty.yml": "", "comment.yml": "# nothing\n", "null.yml": "~\n", "one.yml": "one:\n    pattern: one\n    callback: cb\n"})
 	for _, f := range []string{"empty.yml", "comment.yml", "null.yml"} {
-		routes, err := Load([]Resource{{Resource: f}}, dir)
-		if err != nil || len(routes) != 0 {
-			t.Errorf("%s: %v routes, %v", f, len(routes), err)
+		// An empty file among others is fine.
+		routes, err := Load([]Resource{{Resource: f}, {Resource: "one.yml"}}, dir)
+		if err != nil || !slices.Equal(names(routes), []string{"one"}) {
+			t.Errorf("%s and one.yml: routes %q, %v", f, names(routes), err)
 		}
+		// Alone, it leaves the server without a route.
+		routes, err = Load([]Resource{{Resource: f}}, dir)
+		if !errors.Is(err, ErrNoRoutes) || len(routes) != 0 || !isRouteError(err) {
+			t.Errorf("%s alone: %d routes, %v; want ErrNoRoutes", f, len(routes), err)
+		}
+		wantErrs(t, err, []string{"topic: no routes: ", strconv.Quote(f) + " (" + filepath.Join(dir, f) + ")", "1 routing file and not one route definition"})
+	}
+	_, err := Load([]Resource{{Resource: "empty.yml"}, {Resource: "null.yml"}}, dir)
+	wantErrs(t, err, []string{`"empty.yml" (`, `"null.yml" (`, "2 routing files"})
+}
+
+func TestLoadNoRoutingFile(t *testing.T) {
+	oroApp := writeTree(t, map[string]string{
+		"src/Acme/Bundle/ChatBundle/Resources/config/oro/websocket_routing.yml": "acme.chat:\n    channel: acme/chat\n    handler: { callback: acme.chat }\n",
+		"config/config.yml": "framework: ~\n",
+	})
+	dir := writeTree(t, map[string]string{
+		"empty/.keep":             "",
+		"docs/readme.md":          "no routes here",
+		"docs/sub/notes.txt":      "none here either",
+		"oroish/vendor/oro/x.txt": "",
+		"symfony/composer.json":   "{}",
+		"symfony/config/a.yml":    "framework: ~\n",
+		"vendored/vendor/a.yml":   "x: ~\n",
+		"routes/a.yml":            "a:\n    pattern: a\n    callback: cb\nnone:\n    resource: 'none/*.yml'\nnodir:\n    resource: nothing\n    type: directory\n",
+		"routes/nothing/x.md":     "",
+	})
+	tests := []struct {
+		name string
+		res  Resource
+		base string
+		want []string
+	}{
+		{"glob matches nothing", Resource{Resource: "routes/*.yaml"}, dir, []string{
+			`resource "routes/*.yaml" (` + filepath.Join(dir, "routes", "*.yaml") + `) yields no routing file`, "looked for files matching the glob"}},
+		{"typed glob matches nothing", Resource{Resource: "routes/b.yml", Type: "glob"}, dir, []string{`"routes/b.yml"`, "files matching the glob"}},
+		{"empty directory", Resource{Resource: "empty"}, dir, []string{
+			`resource "empty" (` + filepath.Join(dir, "empty") + `) yields no routing file`, "*.yml and *.yaml files in the directory and its subdirectories"}},
+		{"typed directory without YAML", Resource{Resource: "docs", Type: "directory"}, dir, []string{`"docs"`, "yields no routing file"}},
+		{"glob in an Oro tree", Resource{Resource: "*.yml"}, oroApp, []string{"yields no routing file", oroApp + " holds Oro routing files (src/Acme/Bundle/ChatBundle/Resources/config/oro/websocket_routing.yml)", "type: oro"}},
+		{"Oro tree as a plain directory", Resource{Resource: oroApp}, "", []string{
+			"resource " + strconv.Quote(oroApp) + " is an Oro application (it holds src/Acme/Bundle/ChatBundle/Resources/config/oro/websocket_routing.yml)",
+			"not a directory of routing files", "write { resource: " + strconv.Quote(oroApp) + ", type: oro }"}},
+		{"Oro tree as a typed directory", Resource{Resource: "testdata/oro", Type: "directory"}, ".", []string{
+			`"testdata/oro"`, "an Oro application (it holds src/Oro/Bundle/EmailBundle/Resources/config/oro/websocket_routing.yml and 6 more routing files)", `write { resource: "testdata/oro", type: oro }`}},
+		{"Oro vendor tree", Resource{Resource: "oroish"}, dir, []string{"an Oro application (it has vendor/oro/)", "type: oro"}},
+		{"Symfony application root", Resource{Resource: "symfony"}, dir, []string{"an application root (it has composer.json)", "name the routing files instead"}},
+		{"vendor directory", Resource{Resource: "vendored"}, dir, []string{"an application root (it has vendor/)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			routes, err := Load([]Resource{tt.res}, tt.base)
+			if len(routes) != 0 || !isRouteError(err) {
+				t.Errorf("routes %q, error %v", names(routes), err)
+			}
+			wantErrs(t, err, tt.want)
+		})
+	}
+	_, err := Load([]Resource{{Resource: "empty"}}, dir)
+	if nf, ok := errors.AsType[*NoRoutingFileError](err); !ok || nf.Resource != "empty" || nf.Path != filepath.Join(dir, "empty") {
+		t.Errorf("error %v: want a *NoRoutingFileError for %q", err, "empty")
+	}
+	// Inside a file, an import that yields nothing loads nothing, as in
+	// PubSubRouter; the file's own route counts.
+	routes, err := Load([]Resource{{Resource: "routes/a.yml"}}, dir)
+	if err != nil || !slices.Equal(names(routes), []string{"a"}) {
+		t.Errorf("imports yielding nothing: routes %q, %v", names(routes), err)
+	}
+	// Each resource is checked: one good one does not hide an empty one.
+	_, err = Load([]Resource{{Resource: "routes/a.yml"}, {Resource: "empty"}}, dir)
+	wantErrs(t, err, []string{`"empty"`, "yields no routing file"})
+}
+
+func TestLoadDirectoryRecursesInNameOrder(t *testing.T) {
+	dir := writeTree(t, map[string]string{
+		"r/a.yml":            "a:\n    pattern: a\n    callback: cb\n",
+		"r/b/x.yaml":         "x:\n    pattern: x\n    callback: cb\n",
+		"r/b/deeper/y.yml":   "y:\n    pattern: y\n    callback: cb\n",
+		"r/c.yml":            "c:\n    pattern: c\n    callback: cb\n",
+		"r/.hidden/h.yml":    "h:\n    pattern: h\n    callback: cb\n",
+		"r/notes.txt":        "skipped",
+		"php/a.yml":          "a:\n    pattern: a\n    callback: cb\n",
+		"php/sub/routes.php": "<?php",
+		"php/sub/routes.xml": "<routes/>",
+	})
+	// Symfony's DirectoryLoader order: a subdirectory's files where its
+	// name sorts (r/b/deeper before r/b/x.yaml).
+	for _, res := range []Resource{{Resource: "r"}, {Resource: "r", Type: "directory"}, {Resource: "r/"}} {
+		routes, err := Load([]Resource{res}, dir)
+		if got, want := names(routes), []string{"a", "y", "x", "c"}; err != nil || !slices.Equal(got, want) {
+			t.Errorf("%+v: routes %q, %v; want %q", res, got, err, want)
+		}
+	}
+	// A symbolic link back up is followed once.
+	if err := os.Symlink(filepath.Join(dir, "r"), filepath.Join(dir, "r", "b", "loop")); err == nil {
+		routes, err := Load([]Resource{{Resource: "r"}}, dir)
+		if got, want := names(routes), []string{"a", "y", "x", "c"}; err != nil || !slices.Equal(got, want) {
+			t.Errorf("with a link loop: routes %q, %v; want %q", got, err, want)
+		}
+	}
+	// PHP and XML routing files are refused, not skipped.
+	routes, err := Load([]Resource{{Resource: "php"}}, dir)
+	wantErrs(t, err,
+		[]string{filepath.Join(dir, "php", "sub", "routes.php"), `resource type "php" is not supported by herald`},
+		[]string{"routes.xml", `resource type "xml" is not supported by herald`})
+	if !slices.Equal(names(routes), []string{"a"}) {
+		t.Errorf("routes %q, want the YAML file's", names(routes))
 	}
 }
 
@@ -331,15 +441,14 @@ func TestLoadResourceTypes(t *testing.T) {
 		res  []Resource
 		want []string
 	}{
-		{"directory, auto", []Resource{{Resource: "d"}}, []string{"a", "b", "c"}},
-		{"directory, typed", []Resource{{Resource: "d", Type: "directory"}}, []string{"a", "b", "c"}},
+		{"directory, auto", []Resource{{Resource: "d"}}, []string{"a", "b", "c", "z"}},
+		{"directory, typed", []Resource{{Resource: "d", Type: "directory"}}, []string{"a", "b", "c", "z"}},
 		{"glob, auto", []Resource{{Resource: "g/*.yml"}}, []string{"one", "two"}},
 		{"glob, typed", []Resource{{Resource: "g/t*.yml", Type: "glob"}}, []string{"two"}},
 		{"glob **", []Resource{{Resource: "g/**/*.yml"}}, []string{"one", "two", "three", "four"}},
 		{"glob ** last", []Resource{{Resource: "g/x/**"}}, []string{"three", "four"}},
 		{"glob braces", []Resource{{Resource: "g/{two,one}.yml"}}, []string{"one", "two"}},
 		{"glob class", []Resource{{Resource: "g/[!o]*.yml"}}, []string{"two"}},
-		{"glob nothing", []Resource{{Resource: "g/*.yaml"}}, nil},
 		{"yaml type, any extension", []Resource{{Resource: "oro.txt", Type: "yaml"}}, []string{"x"}},
 		{"oro BC type", []Resource{{Resource: "oro.txt", Type: "oro_websocket_routing_yaml"}}, []string{"x"}},
 		{"resources in order", []Resource{{Resource: "g/two.yml"}, {Resource: "d/a.yaml"}, {Resource: "g/one.yml", Type: "yaml"}}, []string{"two", "a", "one"}},
@@ -351,7 +460,7 @@ func TestLoadResourceTypes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := names(routes); !slices.Equal(got, tt.want) && !(len(got) == 0 && len(tt.want) == 0) {
+			if got := names(routes); !slices.Equal(got, tt.want) {
 				t.Errorf("routes = %q, want %q", got, tt.want)
 			}
 		})

@@ -173,6 +173,23 @@ func (e *InvalidParameterError) Error() string {
 	return fmt.Sprintf("topic: cannot generate a channel for route %q: parameter %q must match %q (%q given)", e.Route, e.Param, e.Requirement, e.Value)
 }
 
+// UnmatchedChannelError is returned by Router.Generate when every value
+// matches its requirement alone but the channel built from them does not
+// match the route: a requirement tests what surrounds its value (\b, $,
+// or ^ inside an alternative). Generate never returns a channel that its
+// route does not match.
+type UnmatchedChannelError struct {
+	// Route is the route name.
+	Route string
+	// Channel is the channel that was built.
+	Channel string
+}
+
+// Error implements error.
+func (e *UnmatchedChannelError) Error() string {
+	return fmt.Sprintf("topic: cannot generate a channel for route %q: %q would not match the route (a requirement tests what surrounds its value, such as \\b or $)", e.Route, e.Channel)
+}
+
 // phpTruthy reports whether v is true for PHP's empty() test negated: false,
 // 0, 0.0, "", "0", nil and empty collections are false.
 func phpTruthy(v any) bool {

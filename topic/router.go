@@ -148,10 +148,14 @@ func (r *Router) Match(channel string) (*Match, bool) {
 //
 // With 2.x semantics (Gos Generator::doGenerate) every placeholder needs a
 // parameter or a default, else a *MissingParametersError lists them; each
-// value placed in the channel must match its requirement, anchored and
-// case-insensitively as the Gos generator checks it, else an
+// value placed in the channel must match its requirement as Match checks
+// it (anchored, case-sensitive; Gos checks case-insensitively), else an
 // *InvalidParameterError names it; trailing placeholders whose value equals
-// their default are left out. With Legacy, 0.x rules apply: every parameter
+// their default are left out. The channel built is matched against the
+// route before it is returned (an *UnmatchedChannelError when a
+// requirement that tests its surroundings fails in place), so the route
+// matches every channel Generate returns; a route declared earlier may
+// still match it first, as in PubSubRouter. With Legacy, 0.x rules apply: every parameter
 // is required, "*" and "all" pass a wildcard requirement, other values must
 // match the requirement anchored at the start, and the tokens are joined
 // with the separator. An unknown name yields an error wrapping

@@ -31,7 +31,8 @@ func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
 // ExitCode is the process exit status for Run's error: 0 for nil, 2 for
-// a usage error of `herald bench`, 1 otherwise.
+// a usage error (a flag, argument or command name of any verb that does
+// not parse, a `herald bench` run that cannot start), 1 otherwise.
 func ExitCode(err error) int {
 	var ue *usageError
 	var ce *bench.ConfigError
@@ -97,7 +98,6 @@ for bad usage. docs/bench.md describes the flags and the JSON fields.`,
 			return runBench(cmd, o, args, stdout, stderr)
 		},
 	}
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	o.client.register(cmd, false)
 	f := cmd.Flags()
 	f.IntVar(&o.cfg.Conns, "conns", 1000, "subscriber connections")

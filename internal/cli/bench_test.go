@@ -162,8 +162,8 @@ func TestBenchUsage(t *testing.T) {
 		{[]string{"--protocol", "wamp3", "ws://127.0.0.1:1/"}, `protocol "wamp3": want wamp1 or wamp2`},
 		{[]string{"--via", "http", "ws://127.0.0.1:1/"}, "--via http needs an API key: --api-key, $HERALD_API_KEY or api.key of -c"},
 		{[]string{"--via", "amqp", "-c", cfg}, "--via amqp needs pushers.amqp in the configuration (-c)"},
-		{[]string{"--rate", "fast"}, `invalid argument "fast" for "--rate"`},
-		{[]string{"--nope"}, "unknown flag: --nope"},
+		{[]string{"--rate", "fast"}, `invalid value "fast" for flag --rate: want a number`},
+		{[]string{"--nope"}, "unknown flag --nope for herald bench"},
 		{[]string{"ws://127.0.0.1:1/", "ws://127.0.0.1:2/"}, "at most one argument"},
 		{[]string{"-c", filepath.Join(t.TempDir(), "absent.yaml")}, "absent.yaml"},
 	} {

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	wampclient "github.com/heraldws/herald/client"
+	"github.com/heraldws/herald/internal/jsonerr"
 	"github.com/heraldws/herald/internal/ws"
 )
 
@@ -94,13 +95,8 @@ func readEvent(r io.Reader) ([]byte, error) {
 // compactEvent checks that data is one JSON value and compacts it.
 func compactEvent(data []byte) (json.RawMessage, error) {
 	var buf bytes.Buffer
-	if err := json.Compact(&buf, data); err != nil || buf.Len() == 0 {
-		var v any
-		err = json.Unmarshal(data, &v)
-		if err == nil {
-			err = errors.New("empty")
-		}
-		return nil, fmt.Errorf("the event is not valid JSON: %v", err)
+	if err := json.Compact(&buf, data); err != nil {
+		return nil, fmt.Errorf("the event: %s", jsonerr.Describe(data, err))
 	}
 	return buf.Bytes(), nil
 }

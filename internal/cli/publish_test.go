@@ -124,11 +124,13 @@ func TestPublishErrors(t *testing.T) {
 		input string
 		want  string
 	}{
-		{[]string{"publish", "--url", down, "t", `{"a":`}, "", "the event is not valid JSON: unexpected end of JSON input"},
-		{[]string{"publish", "--url", down, "t", `{a}`}, "", "the event is not valid JSON: invalid character 'a'"},
-		{[]string{"publish", "--url", down, "t", `1 2`}, "", "the event is not valid JSON"},
-		{[]string{"publish", "--url", down, "t"}, "", "the event is not valid JSON"},
-		{[]string{"publish", "--url", down, "t", "-"}, "not json", "the event is not valid JSON"},
+		// The position and the problem in JSON's terms, not Go's.
+		{[]string{"publish", "--url", down, "t", `nul`}, "", "the event: byte 1: invalid JSON: the bare word nul is not a JSON value (strings take double quotes; the only bare words are true, false and null)"},
+		{[]string{"publish", "--url", down, "t", `{"a":`}, "", "the event: invalid JSON: the input ends after byte 5, where a value was expected"},
+		{[]string{"publish", "--url", down, "t", `{a}`}, "", "the event: byte 2: invalid JSON: found 'a' where a key string was expected (keys take double quotes)"},
+		{[]string{"publish", "--url", down, "t", `1 2`}, "", "the event: byte 3: invalid JSON: found '2' after the end of the value (one JSON value only)"},
+		{[]string{"publish", "--url", down, "t"}, "", "the event: invalid JSON: the input is empty"},
+		{[]string{"publish", "--url", down, "t", "-"}, "{\n  \"msg\": 'hi'\n}\n", "the event: byte 12 (line 2, column 10): invalid JSON: found \"'\" where a value was expected (strings take double quotes)"},
 		{[]string{"publish", "--url", down, "", "1"}, "", "the topic is empty"},
 		{[]string{"publish", "--url", down, "t", "1"}, "", "refused: " + down + ": dial tcp"},
 		{[]string{"publish", "--url", "ws://null:8080/", "t", "1"}, "", "not configured: the websocket host is empty"},

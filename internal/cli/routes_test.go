@@ -110,6 +110,7 @@ func TestRoutesValidation(t *testing.T) {
 	}
 	broken := write("broken.yml", "acme_chat:\n  pattern: 'acme/{room}'\n  callback: acme.chat\n  requirements: { room: '(?=x)' }\n")
 	unmapped := write("unmapped.yml", "acme_chat:\n  pattern: 'acme/chat/{room}'\n  callback: acme.chat\nacme_rpc:\n  pattern: 'acme/rpc/{method}'\n  callback: acme.rpc\n")
+	empty := write("empty.yml", "# no routes yet\n")
 	cases := []struct {
 		name, config string
 		want         []string
@@ -121,6 +122,15 @@ func TestRoutesValidation(t *testing.T) {
 		{"bad access", "handlers:\n  acme.chat: { type: broadcast, publish: admins }\n", []string{"handlers.acme.chat.publish", `"admins"`}},
 		{"bad unknown_topic", "server:\n  router:\n    unknown_topic: drop\n", []string{"server.router.unknown_topic"}},
 		{"missing resource", "server:\n  router:\n    resources: [/nonexistent/routing.yml]\n", []string{"/nonexistent/routing.yml"}},
+		// A resource that yields nothing is an error, not a server that
+		// closes every subscription.
+		{"Oro tree as a plain string", "server:\n  router:\n    resources: [" + yamlQuote(oroTree(t)) + "]\n", []string{
+			"loading routes: resource " + strconv.Quote(oroTree(t)) + " is an Oro application", "websocket_routing.yml and 6 more routing files",
+			"write { resource: " + strconv.Quote(oroTree(t)) + ", type: oro }"}},
+		{"glob that matches nothing", "server:\n  router:\n    resources: [" + yamlQuote(filepath.Join(dir, "*.yaml")) + "]\n", []string{
+			strconv.Quote(filepath.Join(dir, "*.yaml")) + " yields no routing file", "looked for files matching the glob"}},
+		{"routing file without routes", "server:\n  router:\n    resources: [" + yamlQuote(empty) + "]\n", []string{
+			"loading routes: topic: no routes: " + strconv.Quote(empty), "1 routing file and not one route definition"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -168,5 +178,48 @@ func TestServeWithOroRouting(t *testing.T) {
 	c.expectClose(ws.CloseInvalidPayload)
 	if log := r.log.String(); !strings.Contains(log, `msg="no route matches the topic"`) || !strings.Contains(log, "topic=acme/unknown") || !strings.Contains(log, "near1=") {
 		t.Errorf("the unknown topic was not logged:\n%s", log)
+	}
+}
+
+// A relative resource resolves against the configuration file's directory;
+// errors name it as written and as resolved. A plain directory loads every
+// routing file below it.
+func TestRoutesDirectoryResources(t *testing.T) {
+	cfg := writeConfig(t, "server:\n  router:\n    resources: [routes, 'more/*.yml']\nhandlers:\n  acme.chat: broadcast\n")
+	dir := filepath.Dir(cfg)
+	err := runErr(t, "routes", "-c", cfg)
+	for _, want := range []string{
+		`resource "routes" (` + filepath.Join(dir, "routes") + `): file or directory not found`,
+		`resource "more/*.yml" (` + filepath.Join(dir, "more", "*.yml") + `) yields no routing file`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	for p, content := range map[string]string{
+		"routes/chat.yml":        "acme_chat:\n  channel: acme/chat/{room}\n  handler: acme.chat\n",
+		"routes/rooms/lobby.yml": "acme_lobby:\n  pattern: acme/lobby\n  callback: acme.chat\n",
+		"routes/README.md":       "not routes",
+		"more/x.yml":             "acme_x:\n  pattern: acme/x\n  callback: acme.chat\n",
+	} {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := runOut(t, "routes", "-c", cfg)
+	if err != nil {
+		t.Fatalf("routes: %v", err)
+	}
+	for _, want := range []string{"acme_chat", "routes/chat.yml:1", "acme_lobby", "routes/rooms/lobby.yml:1", "acme_x"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("listing lacks %q:\n%s", want, out)
+		}
+	}
+	if lines := strings.Count(strings.TrimSpace(out), "\n"); lines != 3 {
+		t.Errorf("listing has %d route lines, want 3:\n%s", lines, out)
 	}
 }
