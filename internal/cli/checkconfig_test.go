@@ -139,3 +139,14 @@ func writeFileIn(t *testing.T, dir, name, content string) string {
 	}
 	return path
 }
+
+func TestCheckConfigNamesTheEmptyResource(t *testing.T) {
+	dir := t.TempDir()
+	routing := writeFileIn(t, dir, "routing.yml", "acme_chat:\n  channel: acme/chat\n  handler:\n    callback: acme.chat\n")
+	path := writeConfig(t, "server:\n  router:\n    resources:\n      - "+yamlQuote(routing)+"\n      - "+yamlQuote(filepath.Join(dir, "nothing", "*.yml"))+"\nhandlers:\n  acme.chat: broadcast\n")
+	out, _, code := checkConfig(t, "-c", path)
+	want := "problem: " + path + ":5: server.router.resources[1]: resource "
+	if code != 1 || !strings.HasPrefix(out, want) || !strings.Contains(out, "yields no routing file") {
+		t.Errorf("exit %d, output:\n%s\nwant a line starting %q", code, out, want)
+	}
+}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 
@@ -47,7 +48,7 @@ func loadRouting(cfg *config.Config) (*routing, error) {
 	}
 	routes, err := topic.Load(resources, base)
 	if err != nil {
-		return nil, fmt.Errorf("loading routes: %w", err)
+		return nil, positionLoadErrors(cfg, err)
 	}
 	rt.router, err = topic.NewRouter(routes, topic.Options{
 		Legacy:         cfg.Server.Router.LegacyMatching,
@@ -60,6 +61,33 @@ func loadRouting(cfg *config.Config) (*routing, error) {
 		return nil, err
 	}
 	return rt, nil
+}
+
+// positionLoadErrors names, for each resource that yielded no routing
+// file, its entry in the configuration file (file:line), and for routing
+// that defines no route at all, the resources key; the other errors name
+// their routing file's line already.
+func positionLoadErrors(cfg *config.Config, err error) error {
+	var out []error
+	for _, e := range flatten(err) {
+		var none *topic.NoRoutingFileError
+		switch {
+		case errors.As(e, &none):
+			path := "server.router.resources"
+			for i, r := range cfg.Server.Router.Resources {
+				if r.Resource == none.Resource {
+					path = fmt.Sprintf("server.router.resources[%d]", i)
+					break
+				}
+			}
+			out = append(out, cfg.Errorf(path, "%w", none))
+		case errors.Is(e, topic.ErrNoRoutes):
+			out = append(out, cfg.Errorf("server.router.resources", "%w", e))
+		default:
+			out = append(out, fmt.Errorf("loading routes: %w", e))
+		}
+	}
+	return errors.Join(out...)
 }
 
 // binding builds one built-in handler from its configuration.
