@@ -187,6 +187,13 @@ func (p *peer) expectText(want string) {
 // that the server ends the TCP connection.
 func (p *peer) expectClose(code uint16) {
 	p.t.Helper()
+	p.expectCloseReason(code, "")
+}
+
+// expectCloseReason reads until a CLOSE frame and checks its code and that
+// its reason contains want, then that the connection ends.
+func (p *peer) expectCloseReason(code uint16, want string) {
+	p.t.Helper()
 	for {
 		op, payload := p.next()
 		if op != ws.OpClose {
@@ -196,8 +203,8 @@ func (p *peer) expectClose(code uint16) {
 		if err != nil {
 			p.t.Fatalf("close payload %x: %v", payload, err)
 		}
-		if got != code {
-			p.t.Fatalf("close code %d (%q), want %d", got, reason, code)
+		if got != code || !strings.Contains(reason, want) {
+			p.t.Fatalf("close %d %q, want %d with a reason containing %q", got, reason, code, want)
 		}
 		break
 	}

@@ -15,27 +15,6 @@ import (
 	"github.com/heraldws/herald/internal/ws"
 )
 
-// expectCloseReason reads until a CLOSE frame and checks its code and that
-// its reason contains want, then that the connection ends.
-func (p *peer) expectCloseReason(code uint16, want string) {
-	p.t.Helper()
-	for {
-		op, payload := p.next()
-		if op != ws.OpClose {
-			continue
-		}
-		got, reason, err := ws.ParseClosePayload(payload)
-		if err != nil {
-			p.t.Fatalf("close payload %x: %v", payload, err)
-		}
-		if got != code || !strings.Contains(reason, want) {
-			p.t.Fatalf("close %d %q, want %d with a reason containing %q", got, reason, code, want)
-		}
-		break
-	}
-	p.expectEOF()
-}
-
 func limitRefusals(t *testing.T, ts *testServer, limit string) string {
 	t.Helper()
 	return metricValue(t, ts, `herald_limit_refusals_total{limit="`+limit+`"}`)
