@@ -509,8 +509,8 @@ func (s *session) prefix(m *wamp.Prefix) error {
 	if err := s.checkLength("prefix URI", m.URI); err != nil {
 		return err
 	}
-	if max := s.srv.cfg.MaxPrefixes; max > 0 && s.prefixes.Len() >= max && !s.prefixes.Has(m.Prefix) {
-		return overLimit(limitPrefixes, "more than %d prefixes", max)
+	if limit := s.srv.cfg.MaxPrefixes; limit > 0 && s.prefixes.Len() >= limit && !s.prefixes.Has(m.Prefix) {
+		return overLimit(limitPrefixes, "more than %d prefixes", limit)
 	}
 	s.prefixes.Set(m.Prefix, m.URI)
 	return nil
@@ -518,8 +518,8 @@ func (s *session) prefix(m *wamp.Prefix) error {
 
 // checkLength applies Config.MaxTopicLength to a URI.
 func (s *session) checkLength(what, uri string) error {
-	if max := s.srv.cfg.MaxTopicLength; max > 0 && len(uri) > max {
-		return overLimit(limitTopicLength, "a %s of %d bytes (at most %d)", what, len(uri), max)
+	if limit := s.srv.cfg.MaxTopicLength; limit > 0 && len(uri) > limit {
+		return overLimit(limitTopicLength, "a %s of %d bytes (at most %d)", what, len(uri), limit)
 	}
 	return nil
 }
@@ -535,8 +535,8 @@ func (s *session) subscribe(name string) error {
 	if already {
 		return nil
 	}
-	if max := s.srv.cfg.MaxSubscriptions; max > 0 && count >= max {
-		return overLimit(limitSubscriptions, "more than %d subscriptions", max)
+	if limit := s.srv.cfg.MaxSubscriptions; limit > 0 && count >= limit {
+		return overLimit(limitSubscriptions, "more than %d subscriptions", limit)
 	}
 	t, b, ok := s.srv.resolve(name)
 	if !ok {
@@ -622,11 +622,11 @@ func (s *session) call(m *wamp.Call) error {
 	callErr := func(desc string, details json.RawMessage) {
 		s.sendMessage(&wamp.CallError{CallID: m.CallID, ErrorURI: proc, Description: desc, Details: details})
 	}
-	if max := s.srv.cfg.MaxTopicLength; max > 0 && len(proc) > max {
+	if limit := s.srv.cfg.MaxTopicLength; limit > 0 && len(proc) > limit {
 		s.srv.metrics.limitRefusals.WithLabelValues(limitTopicLength).Inc()
 		s.logger().Info("call refused: over a limit", "limit", "server."+limitTopicLength, "length", len(proc))
-		proc = proc[:max] // the error URI echoes no more than the limit
-		callErr(fmt.Sprintf("The procedure URI is longer than %d bytes.", max), json.RawMessage(`{"code":414}`))
+		proc = proc[:limit] // the error URI echoes no more than the limit
+		callErr(fmt.Sprintf("The procedure URI is longer than %d bytes.", limit), json.RawMessage(`{"code":414}`))
 		return nil
 	}
 	t, b, ok := s.srv.resolve(proc)
