@@ -104,7 +104,7 @@ func TestPushViaAMQPThroughServe(t *testing.T) {
 	// so that runs leave no exchanges behind (rabbitmqctl cannot delete
 	// one).
 	name := "herald_cli_test_" + strconv.Itoa(port)
-	cfg := pushConfig(t, port, fmt.Sprintf("pushers:\n  amqp:\n    host: 127.0.0.1\n    login: guest\n    password: guest\n    queue_name: %s\n    exchange_name: herald_cli_test\n    connection_name: %s\n", name, name))
+	cfg := pushConfig(t, port, fmt.Sprintf("pushers:\n  amqp:\n    host: 127.0.0.1\n    login: guest\n    password: guest\n    queue_name: %s\n    exchange_name: herald_cli_test\n    connection_name: %s\n    consume_delay: 0s\n", name, name))
 	t.Cleanup(func() { exec.Command("rabbitmqctl", "delete_queue", name).Run() })
 	pushUntilDelivered(t, cfg, "amqp")
 }
@@ -113,7 +113,7 @@ func TestPushViaAMQPThroughServe(t *testing.T) {
 // zmq` connects to it: the subscriber gets the message.
 func TestPushViaZMQThroughServe(t *testing.T) {
 	port := freePort(t)
-	cfg := pushConfig(t, port, fmt.Sprintf("pushers:\n  zmq:\n    host: 127.0.0.1\n    port: %d\n    linger: 1000\n", freePort(t)))
+	cfg := pushConfig(t, port, fmt.Sprintf("pushers:\n  zmq:\n    host: 127.0.0.1\n    port: %d\n    linger: 1000\n    consume_delay: 0\n", freePort(t)))
 	pushUntilDelivered(t, cfg, "zmq")
 }
 

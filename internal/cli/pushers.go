@@ -21,13 +21,13 @@ func amqpConfig(c config.AMQPPusher, log *slog.Logger) amqppush.Config {
 		QueueName: c.QueueName, ExchangeName: c.ExchangeName,
 		Bind:       c.Bind == nil || *c.Bind,
 		RoutingKey: c.RoutingKey, Prefetch: c.Prefetch, ConnectionName: c.ConnectionName,
-		Persistent: c.Persistent, Logger: log,
+		Persistent: c.Persistent, ConsumeDelay: c.Delay(), Logger: log,
 	}
 }
 
 // zmqConfig maps pushers.zmq to the transport's configuration.
 func zmqConfig(c config.ZMQPusher, log *slog.Logger) zmqpush.Config {
-	zc := zmqpush.Config{Host: c.Host, Port: c.Port, Protocol: c.Protocol, Logger: log}
+	zc := zmqpush.Config{Host: c.Host, Port: c.Port, Protocol: c.Protocol, ConsumeDelay: c.Delay(), Logger: log}
 	zc.Linger = -1
 	if c.Linger != nil && *c.Linger >= 0 {
 		zc.Linger = time.Duration(*c.Linger) * time.Millisecond

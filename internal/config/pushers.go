@@ -1,5 +1,13 @@
 package config
 
+import "time"
+
+// DefaultConsumeDelay is the consume_delay of pushers.amqp and pushers.zmq
+// when the key is absent: how long herald serve waits after it started
+// before it takes messages from the queue or socket, so that the browsers
+// a restart cut off are subscribed again when the backlog arrives.
+const DefaultConsumeDelay = 5 * time.Second
+
 // Pushers is the pushers section, gos_web_socket's pushers with the same
 // keys and defaults, plus herald's own.
 type Pushers struct {
@@ -52,6 +60,11 @@ type AMQPPusher struct {
 	Persistent bool `yaml:"persistent"`
 	// Consume runs the push handler in herald serve. Default true.
 	Consume *bool `yaml:"consume"`
+	// ConsumeDelay is how long herald serve waits after it started before
+	// it consumes; it connects and declares at once. Absent (nil) means
+	// DefaultConsumeDelay; 0 (written 0 or "0s") consumes at once. See
+	// Delay.
+	ConsumeDelay *Duration `yaml:"consume_delay"`
 }
 
 // ZMQPusher is pushers.zmq. The push handler runs in herald serve when Host
@@ -68,6 +81,10 @@ type ZMQPusher struct {
 	Linger *int `yaml:"linger"`
 	// Consume runs the push handler in herald serve. Default true.
 	Consume *bool `yaml:"consume"`
+	// ConsumeDelay is how long herald serve waits after it started before
+	// it binds the PULL socket. Absent (nil) means DefaultConsumeDelay; 0
+	// binds at once. See Delay.
+	ConsumeDelay *Duration `yaml:"consume_delay"`
 }
 
 // WAMPPusher is pushers.wamp.
@@ -91,6 +108,22 @@ func (a AMQPPusher) Active() bool {
 // Active reports whether the ZMQ push handler should run in herald serve.
 func (z ZMQPusher) Active() bool { return z.Host != "" && (z.Consume == nil || *z.Consume) }
 
+// delay is d, or DefaultConsumeDelay when d is absent.
+func delay(d *Duration) time.Duration {
+	if d == nil {
+		return DefaultConsumeDelay
+	}
+	return d.D()
+}
+
+// Delay is how long herald serve waits before it consumes: consume_delay,
+// or DefaultConsumeDelay when it is absent.
+func (a AMQPPusher) Delay() time.Duration { return delay(a.ConsumeDelay) }
+
+// Delay is how long herald serve waits before it binds: consume_delay, or
+// DefaultConsumeDelay when it is absent.
+func (z ZMQPusher) Delay() time.Duration { return delay(z.ConsumeDelay) }
+
 func (c *Config) validatePushers() []error {
 	var errs []error
 	a := c.Pushers.AMQP
@@ -103,9 +136,15 @@ func (c *Config) validatePushers() []error {
 	if a.Prefetch < 0 {
 		errs = append(errs, c.Errorf("pushers.amqp.prefetch", "must not be negative"))
 	}
+	if a.ConsumeDelay != nil && *a.ConsumeDelay < 0 {
+		errs = append(errs, c.Errorf("pushers.amqp.consume_delay", "%s is negative (0 consumes at once)", *a.ConsumeDelay))
+	}
 	z := c.Pushers.ZMQ
 	if z.Protocol != "" && z.Protocol != "tcp" && z.Protocol != "ipc" {
 		errs = append(errs, c.Errorf("pushers.zmq.protocol", "%q is not supported (tcp or ipc)", z.Protocol))
+	}
+	if z.ConsumeDelay != nil && *z.ConsumeDelay < 0 {
+		errs = append(errs, c.Errorf("pushers.zmq.consume_delay", "%s is negative (0 binds at once)", *z.ConsumeDelay))
 	}
 	if u := c.Pushers.EventsWebhook; u != "" && !hasHTTPScheme(u) {
 		errs = append(errs, c.Errorf("pushers.events_webhook", "want an http:// or https:// URL, got %q", u))

@@ -14,7 +14,7 @@ func TestParseConfig(t *testing.T) {
 		"read_timeout": 30, "write_timeout": "1.5", "connect_timeout": "250ms",
 		"queue_name": "q", "exchange_name": "x", "routing_key": "rk", "prefetch": "64",
 		"connection_name": "node-1", "persistent": true, "confirm_timeout": 5.0,
-		"reconnect_min": "50ms", "reconnect_max": "2s", "enabled": true, "default": false,
+		"reconnect_min": "50ms", "reconnect_max": "2s", "consume_delay": 0, "enabled": true, "default": false,
 	})
 	must(t, err)
 	want := Config{Host: "rabbit", Port: 5673, Login: "u", Password: "1234", Vhost: "app",
@@ -30,6 +30,16 @@ func TestParseConfig(t *testing.T) {
 	must(t, err)
 	if !cfg.Bind {
 		t.Fatal("bind must default to true")
+	}
+	if cfg.ConsumeDelay != DefaultConsumeDelay {
+		t.Fatalf("consume_delay defaults to %v from a map; want %v, as in herald's YAML", cfg.ConsumeDelay, DefaultConsumeDelay)
+	}
+	for v, want := range map[any]time.Duration{nil: DefaultConsumeDelay, "1.5": 1500 * time.Millisecond, "0s": 0, 2: 2 * time.Second} {
+		cfg, err := ParseConfig(map[string]any{"host": "h", "login": "l", "consume_delay": v})
+		must(t, err)
+		if cfg.ConsumeDelay != want {
+			t.Errorf("consume_delay %v: %v; want %v", v, cfg.ConsumeDelay, want)
+		}
 	}
 	full, err := cfg.withDefaults()
 	must(t, err)
@@ -64,6 +74,7 @@ func TestParseConfig(t *testing.T) {
 		{Host: "h", Login: "l", Port: 70000},
 		{Host: "h", Login: "l", Prefetch: 70000},
 		{Host: "h", Login: "l", WriteTimeout: -time.Second},
+		{Host: "h", Login: "l", ConsumeDelay: -time.Second},
 	} {
 		if _, err := NewHandler(bad); err == nil {
 			t.Errorf("NewHandler(%+v): no error", bad)
