@@ -46,6 +46,11 @@ const (
 	DefaultConsumeDelay = 5 * time.Second
 )
 
+// ErrDisabled is returned by ParseConfig (so by the registered factories)
+// for a section whose enabled is false, gos_web_socket 3.x's way to turn
+// the pusher and its push handler off: build neither from it.
+var ErrDisabled = errors.New("amqppush: enabled is false: the section turns the pusher and push handler off")
+
 // Config configures the Handler and the Pusher. Host, Port, Login,
 // Password, Vhost, the three timeouts, QueueName and ExchangeName are
 // GosWebSocketBundle's keys with its defaults; the rest are herald's.
@@ -277,9 +282,9 @@ func permanent(err error) bool {
 // prefetch, connection_name, persistent, confirm_timeout, consume_delay
 // (default DefaultConsumeDelay), reconnect_min, reconnect_max (herald's).
 // Durations are Go duration strings ("1.5s") or numbers of seconds (Gos's
-// timeouts are seconds). Gos's unused keys
-// `default` and `enabled` are accepted and ignored; any other key is an
-// error.
+// timeouts are seconds). Gos's unused key `default` is accepted and
+// ignored; Gos 3.x's `enabled: false` returns ErrDisabled; any other key
+// is an error.
 func ParseConfig(m map[string]any) (Config, error) {
 	c := Config{Bind: true, ConsumeDelay: DefaultConsumeDelay}
 	for k, v := range m {
@@ -325,8 +330,13 @@ func ParseConfig(m map[string]any) (Config, error) {
 			c.ReconnectMin, err = push.Duration(v)
 		case "reconnect_max":
 			c.ReconnectMax, err = push.Duration(v)
-		case "default", "enabled":
-			// Gos's switches; herald enables a section by its presence.
+		case "enabled":
+			var on bool
+			if on, err = push.Bool(v); err == nil && !on {
+				return Config{}, ErrDisabled
+			}
+		case "default":
+			// Unused by Gos too.
 		default:
 			return Config{}, fmt.Errorf("amqppush: unknown configuration key %q", k)
 		}

@@ -1,6 +1,7 @@
 package amqppush
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -97,6 +98,18 @@ func TestRegistered(t *testing.T) {
 	must(t, p.Close()) // never connected
 	if _, err := push.NewHandler("amqp", map[string]any{"hots": "x"}); err == nil || !strings.Contains(err.Error(), "hots") {
 		t.Fatalf("unknown key: %v", err)
+	}
+	// Gos 3.x's enabled: false turns the section off: neither side is
+	// built from it.
+	off := map[string]any{"enabled": false, "host": "127.0.0.1", "login": "guest"}
+	if _, err := push.NewHandler("amqp", off); !errors.Is(err, ErrDisabled) {
+		t.Fatalf("handler with enabled: false: %v", err)
+	}
+	if _, err := push.NewPusher("amqp", off, nil); !errors.Is(err, ErrDisabled) {
+		t.Fatalf("pusher with enabled: false: %v", err)
+	}
+	if _, err := ParseConfig(map[string]any{"enabled": "maybe", "host": "h", "login": "l"}); err == nil || errors.Is(err, ErrDisabled) || !strings.Contains(err.Error(), "enabled") {
+		t.Fatalf("enabled: maybe: %v", err)
 	}
 	if h, err := push.NewHandler("amqp", map[string]any{}); err == nil || h != nil {
 		t.Fatalf("missing host: %v, %v", h, err)

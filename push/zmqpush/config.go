@@ -72,6 +72,12 @@ const (
 // waits for every pending push, however long it takes.
 const LingerForever time.Duration = -1
 
+// ErrDisabled is returned by ParseConfig (so by the registered factories)
+// for a section whose enabled is false: build no handler or pusher from
+// it. Gos 1.x's ZMQ section has no enabled key; herald accepts one as for
+// pushers.amqp.
+var ErrDisabled = errors.New("zmqpush: enabled is false: the section turns the pusher and push handler off")
+
 // ErrUnsupportedProtocol is wrapped by the errors of a Config whose
 // Protocol go-zeromq/zmq4 cannot serve.
 var ErrUnsupportedProtocol = errors.New("zmqpush: unsupported protocol")
@@ -196,9 +202,9 @@ func (c Config) Endpoint() string {
 // forever, or a Go duration string such as "2s"), and herald's
 // consume_delay (seconds or a Go duration string). Absent keys take Gos's
 // defaults: port 5555, protocol tcp, persistent true, linger -1, and
-// herald's consume_delay of DefaultConsumeDelay. Gos's
-// unused `default` key and `enabled` are accepted and ignored; any other
-// key is an error, so a misspelt one does not go unnoticed.
+// herald's consume_delay of DefaultConsumeDelay. Gos's unused `default`
+// key is accepted and ignored, and `enabled: false` returns ErrDisabled;
+// any other key is an error, so a misspelt one does not go unnoticed.
 func ParseConfig(m map[string]any) (Config, error) {
 	c := Config{Persistent: true, Linger: LingerForever, ConsumeDelay: DefaultConsumeDelay}
 	var unknown []string
@@ -219,7 +225,12 @@ func ParseConfig(m map[string]any) (Config, error) {
 			if v != nil { // null keeps the default, as in herald's YAML
 				c.ConsumeDelay, err = push.Duration(v)
 			}
-		case "default", "enabled":
+		case "enabled":
+			var on bool
+			if on, err = push.Bool(v); err == nil && !on {
+				return Config{}, ErrDisabled
+			}
+		case "default":
 		default:
 			unknown = append(unknown, k)
 		}
@@ -229,7 +240,7 @@ func ParseConfig(m map[string]any) (Config, error) {
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return Config{}, fmt.Errorf("zmqpush: unknown key(s) %s (known: host, port, protocol, persistent, linger, consume_delay)", strings.Join(unknown, ", "))
+		return Config{}, fmt.Errorf("zmqpush: unknown key(s) %s (known: host, port, protocol, persistent, linger, consume_delay, enabled)", strings.Join(unknown, ", "))
 	}
 	if _, err := c.withDefaults(); err != nil {
 		return Config{}, err

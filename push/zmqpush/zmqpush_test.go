@@ -391,6 +391,9 @@ func TestConfig(t *testing.T) {
 		{map[string]any{"linger": "soon"}, "error: milliseconds"},
 		{map[string]any{"consume_delay": "soon"}, "error: duration"},
 		{map[string]any{"consume_delay": "-1s"}, "error: negative"},
+		{map[string]any{"enabled": false}, "error: enabled is false"},
+		{map[string]any{"enabled": "maybe"}, "error: boolean"},
+		{map[string]any{"enabled": true, "port": 6001}, "tcp://127.0.0.1:6001"},
 	} {
 		cfg, err := zmqpush.ParseConfig(tc.conf)
 		if msg, isErr := strings.CutPrefix(tc.want, "error: "); isErr {
@@ -431,6 +434,14 @@ func TestConfig(t *testing.T) {
 	}
 	if _, err := zmqpush.NewHandler(zmqpush.Config{Protocol: "pgm"}); !errors.Is(err, zmqpush.ErrUnsupportedProtocol) {
 		t.Errorf("NewHandler(pgm): %v", err)
+	}
+	for _, build := range []func() error{
+		func() error { _, err := push.NewHandler("zmq", map[string]any{"enabled": false}); return err },
+		func() error { _, err := push.NewPusher("zmq", map[string]any{"enabled": false}, nil); return err },
+	} {
+		if err := build(); !errors.Is(err, zmqpush.ErrDisabled) {
+			t.Errorf("built from a section with enabled: false: %v", err)
+		}
 	}
 	if _, err := push.NewPusher("zmq", map[string]any{"protocol": "inproc"}, nil); !errors.Is(err, zmqpush.ErrUnsupportedProtocol) {
 		t.Errorf("NewPusher(inproc): %v", err)
