@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"crypto/tls"
 	"fmt"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -98,7 +100,7 @@ func TestPushViaAMQPThroughServe(t *testing.T) {
 	// so that runs leave no exchanges behind (rabbitmqctl cannot delete
 	// one).
 	name := "herald_cli_test_" + strconv.Itoa(port)
-	cfg := pushConfig(t, port, fmt.Sprintf("pushers:\n  amqp:\n    host: 127.0.0.1\n    login: guest\n    password: guest\n    queue_name: %s\n    exchange_name: herald_cli_test\n    connection_name: %s\n", name, name))
+	cfg := pushConfig(t, port, fmt.Sprintf("pushers:\n  amqp:\n    host: 127.0.0.1\n    login: guest\n    password: guest\n    queue_name: %s\n    exchange_name: herald_cli_test\n    connection_name: %s\n    consume_delay: 0s\n", name, name))
 	t.Cleanup(func() { exec.Command("rabbitmqctl", "delete_queue", name).Run() })
 	pushUntilDelivered(t, cfg, "amqp")
 }
@@ -107,7 +109,7 @@ func TestPushViaAMQPThroughServe(t *testing.T) {
 // zmq` connects to it: the subscriber gets the message.
 func TestPushViaZMQThroughServe(t *testing.T) {
 	port := freePort(t)
-	cfg := pushConfig(t, port, fmt.Sprintf("pushers:\n  zmq:\n    host: 127.0.0.1\n    port: %d\n    linger: 1000\n", freePort(t)))
+	cfg := pushConfig(t, port, fmt.Sprintf("pushers:\n  zmq:\n    host: 127.0.0.1\n    port: %d\n    linger: 1000\n    consume_delay: 0\n", freePort(t)))
 	pushUntilDelivered(t, cfg, "zmq")
 }
 
@@ -139,4 +141,78 @@ func pushUntilDelivered(t *testing.T, cfg, via string) {
 	if want := `[8,"oro/maintenance",` + data + `]`; got != want {
 		t.Fatalf("%s push delivered %q, want %q\n%s", via, got, want, r.log.String())
 	}
+}
+
+// `herald push --via wamp` follows pushers.wamp as Gos's WampPusher does:
+// ssl connects with wss://, origin is the Origin header (the bare host
+// when absent) and the server's origin check sees it; --origin and --url
+// take precedence. Without --via, the only pusher on is used.
+func TestPushViaWAMPFollowsPushersWAMP(t *testing.T) {
+	certPath, keyPath, pool := writeSelfSigned(t)
+	port := freePort(t)
+	r := startServe(t, "-c", writeConfig(t, fmt.Sprintf(
+		"server:\n  port: %d\n  origin_check: true\n  tls:\n    enabled: true\n    options:\n      local_cert: %s\n      local_pk: %s\norigins: [app.example.com]\nlog:\n  level: debug\n",
+		port, yamlQuote(certPath), yamlQuote(keyPath))))
+	c := upgrade(t, r.addr, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+	c.sendText(`[5,"acme/wamp"]`)
+	c.send(ws.OpPing, []byte("sync"))
+	if got := string(c.read(ws.OpPong)); got != "sync" {
+		t.Fatalf("pong %q", got)
+	}
+	pushers := func(wamp string) string {
+		return writeConfig(t, "pushers:\n  wamp: {"+wamp+"}\n")
+	}
+	n := 0
+	delivered := func(what string, args ...string) {
+		t.Helper()
+		n++
+		data := strconv.Itoa(n)
+		if _, err := runOut(t, append(append([]string{"push", "--insecure"}, args...), "acme/wamp", data)...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if got, want := string(c.read(ws.OpText)), `[8,"acme/wamp","`+data+`"]`; got != want {
+			t.Fatalf("%s: delivered %s, want %s", what, got, want)
+		}
+	}
+	refused := func(what, want string, args ...string) {
+		t.Helper()
+		_, err := runOut(t, append(append([]string{"push", "--insecure", "--timeout", "1s"}, args...), "acme/wamp", "0")...)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v; want an error containing %q", what, err, want)
+		}
+	}
+	// The server logs each session's Origin (at debug level), possibly
+	// just after the session's first message.
+	sessionOrigin := func(origin string) {
+		t.Helper()
+		opened := regexp.MustCompile(`msg="session opened" .* origin=` + regexp.QuoteMeta(origin) + `( |\n)`)
+		deadline := time.Now().Add(waitTimeout)
+		for !opened.MatchString(r.log.String()) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no session opened with Origin %s in the serve log:\n%s", origin, r.log.String())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+
+	allowed := pushers(fmt.Sprintf("host: 127.0.0.1, port: %d, ssl: true, origin: app.example.com", port))
+	delivered("ssl and an allowed origin", "-c", allowed, "--via", "wamp")
+	sessionOrigin("app.example.com")
+	delivered("the only pusher on, without --via", "-c", allowed)
+
+	evil := pushers(fmt.Sprintf("host: 127.0.0.1, port: %d, ssl: true, origin: evil.example.com", port))
+	refused("an origin the server does not allow", "403", "-c", evil, "--via", "wamp")
+	delivered("--origin over pushers.wamp.origin", "-c", evil, "--via", "wamp", "--origin", "https://app.example.com")
+	sessionOrigin("https://app.example.com")
+
+	bare := pushers(fmt.Sprintf("host: localhost, port: %d, ssl: true", port))
+	delivered("no origin: the bare host, as Gos", "-c", bare, "--via", "wamp")
+	sessionOrigin("localhost")
+
+	plain := pushers(fmt.Sprintf("host: 127.0.0.1, port: %d, ssl: false", port))
+	refused("ws:// to a TLS port", "not connected", "-c", plain, "--via", "wamp")
+
+	off := pushers(fmt.Sprintf("enabled: false, host: 127.0.0.1, port: %d, ssl: true", port))
+	refused("enabled: false", "pushers.wamp.enabled: false", "-c", off, "--via", "wamp")
+	delivered("enabled: false, but --url", "-c", off, "--via", "wamp", "--url", "wss://127.0.0.1:"+strconv.Itoa(port)+"/")
 }

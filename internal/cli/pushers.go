@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -21,13 +22,13 @@ func amqpConfig(c config.AMQPPusher, log *slog.Logger) amqppush.Config {
 		QueueName: c.QueueName, ExchangeName: c.ExchangeName,
 		Bind:       c.Bind == nil || *c.Bind,
 		RoutingKey: c.RoutingKey, Prefetch: c.Prefetch, ConnectionName: c.ConnectionName,
-		Persistent: c.Persistent, Logger: log,
+		Persistent: c.Persistent, ConsumeDelay: c.Delay(), Logger: log,
 	}
 }
 
 // zmqConfig maps pushers.zmq to the transport's configuration.
 func zmqConfig(c config.ZMQPusher, log *slog.Logger) zmqpush.Config {
-	zc := zmqpush.Config{Host: c.Host, Port: c.Port, Protocol: c.Protocol, Logger: log}
+	zc := zmqpush.Config{Host: c.Host, Port: c.Port, Protocol: c.Protocol, ConsumeDelay: c.Delay(), Logger: log}
 	zc.Linger = -1
 	if c.Linger != nil && *c.Linger >= 0 {
 		zc.Linger = time.Duration(*c.Linger) * time.Millisecond
@@ -35,10 +36,59 @@ func zmqConfig(c config.ZMQPusher, log *slog.Logger) zmqpush.Config {
 	return zc
 }
 
+// amqpPusherConfig is pushers.amqp for a pusher (herald push, herald
+// bench), or an error saying why the section cannot push: enabled is
+// false (the error names the key's file:line), or there is no host.
+func amqpPusherConfig(cfg *config.Config, log *slog.Logger) (amqppush.Config, error) {
+	a := cfg.Pushers.AMQP
+	if a.Disabled() {
+		return amqppush.Config{}, cfg.Errorf("pushers.amqp.enabled", "false turns the AMQP pusher off; set it to true (or remove it) to push via amqp")
+	}
+	if a.Host == "" {
+		return amqppush.Config{}, fmt.Errorf("--via amqp needs pushers.amqp in the configuration (-c)")
+	}
+	return amqpConfig(a, log), nil
+}
+
+// zmqPusherConfig is pushers.zmq for a pusher, or an error as
+// amqpPusherConfig's.
+func zmqPusherConfig(cfg *config.Config, log *slog.Logger) (zmqpush.Config, error) {
+	z := cfg.Pushers.ZMQ
+	if z.Disabled() {
+		return zmqpush.Config{}, cfg.Errorf("pushers.zmq.enabled", "false turns the ZMQ pusher off; set it to true (or remove it) to push via zmq")
+	}
+	if z.Host == "" {
+		return zmqpush.Config{}, fmt.Errorf("--via zmq needs pushers.zmq in the configuration (-c)")
+	}
+	return zmqConfig(z, log), nil
+}
+
+// pushersOn lists the pushers the pushers section turns on, in the
+// order amqp, zmq, wamp.
+func pushersOn(c config.Pushers) []string {
+	var on []string
+	for _, p := range []struct {
+		name string
+		on   bool
+	}{{"amqp", c.AMQP.On()}, {"zmq", c.ZMQ.On()}, {"wamp", c.WAMP.On()}} {
+		if p.on {
+			on = append(on, p.name)
+		}
+	}
+	return on
+}
+
 // pushHandlers builds the push handlers that pushers configures to run in
-// herald serve.
+// herald serve. A section whose enabled is false builds none, and is
+// logged.
 func pushHandlers(c config.Pushers, log *slog.Logger) ([]push.Handler, error) {
 	var hs []push.Handler
+	if c.AMQP.Disabled() {
+		log.Info("pushers.amqp.enabled is false: no AMQP push handler (nothing is declared or consumed)")
+	}
+	if c.ZMQ.Disabled() {
+		log.Info("pushers.zmq.enabled is false: no ZMQ push handler (nothing is bound)")
+	}
 	if c.AMQP.Active() {
 		h, err := amqppush.NewHandler(amqpConfig(c.AMQP, log))
 		if err != nil {

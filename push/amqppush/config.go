@@ -40,7 +40,16 @@ const (
 	// DefaultConnectTimeout is amqp091-go's own bound on the TCP connection
 	// and the AMQP handshake, used when ConnectTimeout is zero.
 	DefaultConnectTimeout = 30 * time.Second
+	// DefaultConsumeDelay is ParseConfig's consume_delay when the key is
+	// absent, as in herald's configuration. Config's zero ConsumeDelay
+	// consumes at once.
+	DefaultConsumeDelay = 5 * time.Second
 )
+
+// ErrDisabled is returned by ParseConfig (so by the registered factories)
+// for a section whose enabled is false, gos_web_socket 3.x's way to turn
+// the pusher and its push handler off: build neither from it.
+var ErrDisabled = errors.New("amqppush: enabled is false: the section turns the pusher and push handler off")
 
 // Config configures the Handler and the Pusher. Host, Port, Login,
 // Password, Vhost, the three timeouts, QueueName and ExchangeName are
@@ -101,6 +110,15 @@ type Config struct {
 	// Zero means 30 s.
 	ConfirmTimeout time.Duration
 
+	// ConsumeDelay is how long the Handler waits, from the start of Run,
+	// before it consumes: it connects and declares at once (so that a
+	// configuration error shows at once), then leaves the messages in the
+	// queue until the delay has passed, so that the clients of a server
+	// that just restarted are subscribed again when the backlog arrives.
+	// Only the first consumption of a Run waits: a reconnection after the
+	// delay consumes at once. Zero consumes at once.
+	ConsumeDelay time.Duration
+
 	// ReconnectMin and ReconnectMax bound the Handler's exponential
 	// backoff between reconnections (jittered). Zero means 100 ms and
 	// 10 s.
@@ -159,7 +177,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ReconnectMax < c.ReconnectMin {
 		c.ReconnectMax = c.ReconnectMin
 	}
-	for name, d := range map[string]time.Duration{"read_timeout": c.ReadTimeout, "write_timeout": c.WriteTimeout, "connect_timeout": c.ConnectTimeout} {
+	for name, d := range map[string]time.Duration{"read_timeout": c.ReadTimeout, "write_timeout": c.WriteTimeout, "connect_timeout": c.ConnectTimeout, "consume_delay": c.ConsumeDelay} {
 		if d < 0 {
 			return c, fmt.Errorf("amqppush: %s must not be negative", name)
 		}
@@ -261,13 +279,14 @@ func permanent(err error) bool {
 // from YAML (`pushers.amqp`): host, port, login, password, vhost,
 // read_timeout, write_timeout, connect_timeout, queue_name,
 // exchange_name (Gos's keys) and bind (default true), routing_key,
-// prefetch, connection_name, persistent, confirm_timeout, reconnect_min,
-// reconnect_max (herald's). Durations are Go duration strings ("1.5s") or
-// numbers of seconds (Gos's timeouts are seconds). Gos's unused keys
-// `default` and `enabled` are accepted and ignored; any other key is an
-// error.
+// prefetch, connection_name, persistent, confirm_timeout, consume_delay
+// (default DefaultConsumeDelay), reconnect_min, reconnect_max (herald's).
+// Durations are Go duration strings ("1.5s") or numbers of seconds (Gos's
+// timeouts are seconds). Gos's unused key `default` is accepted and
+// ignored; Gos 3.x's `enabled: false` returns ErrDisabled; any other key
+// is an error.
 func ParseConfig(m map[string]any) (Config, error) {
-	c := Config{Bind: true}
+	c := Config{Bind: true, ConsumeDelay: DefaultConsumeDelay}
 	for k, v := range m {
 		var err error
 		switch k {
@@ -303,12 +322,21 @@ func ParseConfig(m map[string]any) (Config, error) {
 			c.Persistent, err = push.Bool(v)
 		case "confirm_timeout":
 			c.ConfirmTimeout, err = push.Duration(v)
+		case "consume_delay":
+			if v != nil { // null keeps the default, as in herald's YAML
+				c.ConsumeDelay, err = push.Duration(v)
+			}
 		case "reconnect_min":
 			c.ReconnectMin, err = push.Duration(v)
 		case "reconnect_max":
 			c.ReconnectMax, err = push.Duration(v)
-		case "default", "enabled":
-			// Gos's switches; herald enables a section by its presence.
+		case "enabled":
+			var on bool
+			if on, err = push.Bool(v); err == nil && !on {
+				return Config{}, ErrDisabled
+			}
+		case "default":
+			// Unused by Gos too.
 		default:
 			return Config{}, fmt.Errorf("amqppush: unknown configuration key %q", k)
 		}

@@ -1,6 +1,7 @@
 package amqppush
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +15,7 @@ func TestParseConfig(t *testing.T) {
 		"read_timeout": 30, "write_timeout": "1.5", "connect_timeout": "250ms",
 		"queue_name": "q", "exchange_name": "x", "routing_key": "rk", "prefetch": "64",
 		"connection_name": "node-1", "persistent": true, "confirm_timeout": 5.0,
-		"reconnect_min": "50ms", "reconnect_max": "2s", "enabled": true, "default": false,
+		"reconnect_min": "50ms", "reconnect_max": "2s", "consume_delay": 0, "enabled": true, "default": false,
 	})
 	must(t, err)
 	want := Config{Host: "rabbit", Port: 5673, Login: "u", Password: "1234", Vhost: "app",
@@ -30,6 +31,16 @@ func TestParseConfig(t *testing.T) {
 	must(t, err)
 	if !cfg.Bind {
 		t.Fatal("bind must default to true")
+	}
+	if cfg.ConsumeDelay != DefaultConsumeDelay {
+		t.Fatalf("consume_delay defaults to %v from a map; want %v, as in herald's YAML", cfg.ConsumeDelay, DefaultConsumeDelay)
+	}
+	for v, want := range map[any]time.Duration{nil: DefaultConsumeDelay, "1.5": 1500 * time.Millisecond, "0s": 0, 2: 2 * time.Second} {
+		cfg, err := ParseConfig(map[string]any{"host": "h", "login": "l", "consume_delay": v})
+		must(t, err)
+		if cfg.ConsumeDelay != want {
+			t.Errorf("consume_delay %v: %v; want %v", v, cfg.ConsumeDelay, want)
+		}
 	}
 	full, err := cfg.withDefaults()
 	must(t, err)
@@ -64,6 +75,7 @@ func TestParseConfig(t *testing.T) {
 		{Host: "h", Login: "l", Port: 70000},
 		{Host: "h", Login: "l", Prefetch: 70000},
 		{Host: "h", Login: "l", WriteTimeout: -time.Second},
+		{Host: "h", Login: "l", ConsumeDelay: -time.Second},
 	} {
 		if _, err := NewHandler(bad); err == nil {
 			t.Errorf("NewHandler(%+v): no error", bad)
@@ -86,6 +98,18 @@ func TestRegistered(t *testing.T) {
 	must(t, p.Close()) // never connected
 	if _, err := push.NewHandler("amqp", map[string]any{"hots": "x"}); err == nil || !strings.Contains(err.Error(), "hots") {
 		t.Fatalf("unknown key: %v", err)
+	}
+	// Gos 3.x's enabled: false turns the section off: neither side is
+	// built from it.
+	off := map[string]any{"enabled": false, "host": "127.0.0.1", "login": "guest"}
+	if _, err := push.NewHandler("amqp", off); !errors.Is(err, ErrDisabled) {
+		t.Fatalf("handler with enabled: false: %v", err)
+	}
+	if _, err := push.NewPusher("amqp", off, nil); !errors.Is(err, ErrDisabled) {
+		t.Fatalf("pusher with enabled: false: %v", err)
+	}
+	if _, err := ParseConfig(map[string]any{"enabled": "maybe", "host": "h", "login": "l"}); err == nil || errors.Is(err, ErrDisabled) || !strings.Contains(err.Error(), "enabled") {
+		t.Fatalf("enabled: maybe: %v", err)
 	}
 	if h, err := push.NewHandler("amqp", map[string]any{}); err == nil || h != nil {
 		t.Fatalf("missing host: %v, %v", h, err)

@@ -29,6 +29,18 @@
 // when it is published. The Pusher's single retry (below) can likewise
 // put a message on the queue twice.
 //
+// # Restarts: the consume delay
+//
+// When herald restarts (a deployment, a crash), its browsers reconnect a
+// few seconds later, and a queue consumed at once would be emptied before
+// they are subscribed again: its backlog would reach nobody. With
+// Config.ConsumeDelay (herald's pushers.amqp.consume_delay, 5 s unless
+// set) the Handler connects and declares at once, so configuration errors
+// show at once, and leaves the messages in the queue until the delay has
+// passed since Run started. Messages that the killed process had received
+// but not acknowledged are redelivered then too. Reconnections after a
+// broker outage do not wait: herald's own clients stayed connected.
+//
 // # Reconnection
 //
 // A github.com/rabbitmq/amqp091-go connection does not recover by itself

@@ -124,6 +124,10 @@ func (h *Handler) Stats() Stats {
 // declaration with PRECONDITION_FAILED; Run then checks that the queue
 // exists (passive declaration) and consumes it as it is.
 //
+// With Config.ConsumeDelay, Run connects and declares at once but starts
+// consuming only when the delay has passed since Run began; the messages
+// wait in the queue meanwhile. A reconnection after that consumes at once.
+//
 // On a connection, channel or consumer loss Run reconnects with backoff
 // and declares everything again; unacknowledged messages are redelivered
 // by the broker. Before the first successful connection, an error that
@@ -145,9 +149,10 @@ func (h *Handler) Run(ctx context.Context, sink push.Sink, report func(push.Even
 	}
 
 	var (
-		everUp  bool
-		attempt int // failed attempts since the last successful connection
-		lostAt  time.Time
+		everUp    bool
+		attempt   int // failed attempts since the last successful connection
+		lostAt    time.Time
+		consumeAt = time.Now().Add(h.cfg.ConsumeDelay)
 	)
 	up := func() {
 		if everUp {
@@ -161,7 +166,7 @@ func (h *Handler) Run(ctx context.Context, sink push.Sink, report func(push.Even
 		everUp, attempt = true, 0
 	}
 	for {
-		err := h.session(ctx, sink, report, up)
+		err := h.session(ctx, consumeAt, sink, report, up)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -207,8 +212,9 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // session runs one connection: it returns why the connection, channel or
-// consumer ended, or nil when ctx ended. It calls up once consuming.
-func (h *Handler) session(ctx context.Context, sink push.Sink, report func(push.Event), up func()) error {
+// consumer ended, or nil when ctx ended. It consumes from consumeAt on,
+// and calls up once consuming.
+func (h *Handler) session(ctx context.Context, consumeAt time.Time, sink push.Sink, report func(push.Event), up func()) error {
 	conn, err := h.cfg.dial("")
 	if err != nil {
 		return err
@@ -224,6 +230,9 @@ func (h *Handler) session(ctx context.Context, sink push.Sink, report func(push.
 	}
 	chClosed := ch.NotifyClose(make(chan *amqp.Error, 1))
 	cancelled := ch.NotifyCancel(make(chan string, 1))
+	if err := h.holdBack(ctx, consumeAt, connClosed, chClosed); err != nil || ctx.Err() != nil {
+		return err
+	}
 	deliveries, err := ch.Consume(h.cfg.QueueName, "", false, false, false, false, nil)
 	if err != nil {
 		return fmt.Errorf("amqppush: consuming queue %q: %w", h.cfg.QueueName, err)
@@ -306,6 +315,30 @@ func (h *Handler) session(ctx context.Context, sink push.Sink, report func(push.
 		if !sleep(ctx, h.cfg.backoff(unavailable)) {
 			return nil
 		}
+	}
+}
+
+// holdBack waits until consumeAt while watching the connection and the
+// channel: it returns their loss, or nil once consumeAt has come or ctx
+// ended.
+func (h *Handler) holdBack(ctx context.Context, consumeAt time.Time, connClosed, chClosed <-chan *amqp.Error) error {
+	wait := time.Until(consumeAt)
+	if wait <= 0 {
+		return nil
+	}
+	h.log.Info("amqp: queue declared; consuming after consume_delay, so that reconnecting clients are subscribed first",
+		"broker", h.cfg.addr(), "queue", h.cfg.QueueName, "consume_in", wait.Round(time.Millisecond))
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return nil
+	case e := <-connClosed:
+		return closeError("the connection closed", e)
+	case e := <-chClosed:
+		return closeError("the channel closed", e)
 	}
 }
 

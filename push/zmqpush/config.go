@@ -13,7 +13,24 @@
 // implementation, so herald needs no libzmq; they interoperate with libzmq
 // PUSH and PULL sockets (php-zmq, pyzmq). ZeroMQ has no acknowledgement:
 // a message the handler received is reported as a push_success or
-// push_fail event, never acknowledged or redelivered, as in Gos.
+// push_fail event, never acknowledged or redelivered, as in Gos: delivery
+// is at most once.
+//
+// # Restarts and the consume delay
+//
+// While nothing is bound at the endpoint, a libzmq PUSH socket keeps what
+// it sends in its own queue (up to its high-water mark, 1000 messages by
+// default; then its send blocks) and delivers it once it can connect.
+// With Config.ConsumeDelay (herald's pushers.zmq.consume_delay, 5 s unless
+// set) the Handler binds only after the delay, so that a server that just
+// restarted has its clients subscribed again when that backlog arrives.
+// What is kept is what the PUSH peers still hold: with Gos's defaults
+// (a persistent ZMQContext, linger -1) the pending messages of a php-fpm
+// worker, which its context's I/O thread delivers later, and those of a
+// PHP script, whose end waits until they are delivered. What is lost: the
+// messages a killed herald had read, or that were in the network buffers
+// of its connections, and those of a peer that closed with a short
+// linger.
 //
 // The package registers itself under the name "zmq" with push.RegisterHandler
 // and push.RegisterPusher: import it for its side effect to make
@@ -45,11 +62,21 @@ const (
 	DefaultReconnectInterval = 100 * time.Millisecond
 	// DefaultSendTimeout bounds one write to the peer.
 	DefaultSendTimeout = 10 * time.Second
+	// DefaultConsumeDelay is ParseConfig's consume_delay when the key is
+	// absent, as in herald's configuration. Config's zero ConsumeDelay
+	// binds at once.
+	DefaultConsumeDelay = 5 * time.Second
 )
 
 // LingerForever is the Linger of Gos's configuration default (-1): Close
 // waits for every pending push, however long it takes.
 const LingerForever time.Duration = -1
+
+// ErrDisabled is returned by ParseConfig (so by the registered factories)
+// for a section whose enabled is false: build no handler or pusher from
+// it. Gos 1.x's ZMQ section has no enabled key; herald accepts one as for
+// pushers.amqp.
+var ErrDisabled = errors.New("zmqpush: enabled is false: the section turns the pusher and push handler off")
 
 // ErrUnsupportedProtocol is wrapped by the errors of a Config whose
 // Protocol go-zeromq/zmq4 cannot serve.
@@ -90,6 +117,15 @@ type Config struct {
 	// takes longer drops the connection, which is redialled, and the
 	// message is sent again. Zero means 10 s (DefaultSendTimeout).
 	SendTimeout time.Duration
+	// ConsumeDelay is how long the Handler waits, from the start of Run,
+	// before it binds its socket. Until then libzmq PUSH peers keep what
+	// they send in their own queues (up to their high-water mark, 1000
+	// messages by default, after which their send blocks) and deliver it
+	// once the socket is bound, so that the clients of a server that just
+	// restarted are subscribed again when that backlog arrives. Run checks
+	// at once that the endpoint can be bound. Zero binds at once. The
+	// Pusher ignores it.
+	ConsumeDelay time.Duration
 	// Logger receives the transport's logs. Zero means slog.Default().
 	Logger *slog.Logger
 }
@@ -124,6 +160,9 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w %q: go-zeromq/zmq4 has no PGM multicast (and libzmq offers it to PUB/SUB only, not PUSH/PULL); use tcp or ipc", ErrUnsupportedProtocol, c.Protocol)
 	default:
 		return c, fmt.Errorf("%w %q: want tcp or ipc", ErrUnsupportedProtocol, c.Protocol)
+	}
+	if c.ConsumeDelay < 0 {
+		return c, fmt.Errorf("zmqpush: consume_delay %v is negative", c.ConsumeDelay)
 	}
 	if c.ReconnectInterval <= 0 {
 		c.ReconnectInterval = DefaultReconnectInterval
@@ -160,12 +199,14 @@ func (c Config) Endpoint() string {
 
 // ParseConfig reads Gos's `pushers.zmq` section as decoded from YAML or
 // JSON: host, port, protocol, persistent, linger (milliseconds, -1 =
-// forever, or a Go duration string such as "2s"). Absent keys take Gos's
-// defaults: port 5555, protocol tcp, persistent true, linger -1. Gos's
-// unused `default` key and `enabled` are accepted and ignored; any other
-// key is an error, so a misspelt one does not go unnoticed.
+// forever, or a Go duration string such as "2s"), and herald's
+// consume_delay (seconds or a Go duration string). Absent keys take Gos's
+// defaults: port 5555, protocol tcp, persistent true, linger -1, and
+// herald's consume_delay of DefaultConsumeDelay. Gos's unused `default`
+// key is accepted and ignored, and `enabled: false` returns ErrDisabled;
+// any other key is an error, so a misspelt one does not go unnoticed.
 func ParseConfig(m map[string]any) (Config, error) {
-	c := Config{Persistent: true, Linger: LingerForever}
+	c := Config{Persistent: true, Linger: LingerForever, ConsumeDelay: DefaultConsumeDelay}
 	var unknown []string
 	for k, v := range m {
 		var err error
@@ -180,7 +221,16 @@ func ParseConfig(m map[string]any) (Config, error) {
 			c.Persistent, err = push.Bool(v)
 		case "linger":
 			c.Linger, err = asLinger(v)
-		case "default", "enabled":
+		case "consume_delay":
+			if v != nil { // null keeps the default, as in herald's YAML
+				c.ConsumeDelay, err = push.Duration(v)
+			}
+		case "enabled":
+			var on bool
+			if on, err = push.Bool(v); err == nil && !on {
+				return Config{}, ErrDisabled
+			}
+		case "default":
 		default:
 			unknown = append(unknown, k)
 		}
@@ -190,7 +240,7 @@ func ParseConfig(m map[string]any) (Config, error) {
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return Config{}, fmt.Errorf("zmqpush: unknown key(s) %s (known: host, port, protocol, persistent, linger)", strings.Join(unknown, ", "))
+		return Config{}, fmt.Errorf("zmqpush: unknown key(s) %s (known: host, port, protocol, persistent, linger, consume_delay, enabled)", strings.Join(unknown, ", "))
 	}
 	if _, err := c.withDefaults(); err != nil {
 		return Config{}, err

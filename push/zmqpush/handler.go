@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/go-zeromq/zmq4"
+	"github.com/go-zeromq/zmq4/transport"
 
 	"github.com/heraldws/herald/push"
 )
@@ -73,7 +76,8 @@ func (h *Handler) Name() string { return Name }
 // "tcp://127.0.0.1:5555".
 func (h *Handler) Endpoint() string { return h.endpoint }
 
-// Ready is closed once Run has bound its socket for the first time.
+// Ready is closed once Run has bound its socket for the first time (after
+// Config.ConsumeDelay).
 func (h *Handler) Ready() <-chan struct{} { return h.ready }
 
 // Addr returns the address the socket is bound to while Run runs, or nil.
@@ -112,11 +116,22 @@ func (h *Handler) Stats() HandlerStats {
 // acknowledgement in ZeroMQ: a failed message is reported and dropped, as
 // in Gos. A message already received is delivered even when ctx ends
 // meanwhile. Run returns nil once ctx ends, after closing the socket.
+//
+// With Config.ConsumeDelay, Run first checks that the endpoint can be
+// bound (listening on it and closing it at once, before any peer
+// completes a ZMTP handshake), returning the error if not, then waits the
+// delay before it binds: meanwhile PUSH peers keep their messages queued.
 func (h *Handler) Run(ctx context.Context, sink push.Sink, report func(push.Event)) error {
 	if !h.running.CompareAndSwap(false, true) {
 		return errors.New("zmqpush: Handler.Run called while already running")
 	}
 	defer h.running.Store(false)
+	if err := h.holdBack(ctx); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
 
 	// The socket's goroutines live on sctx: cancelling it (ctx ending, or
 	// the deferred cancel) makes Recv return.
@@ -173,6 +188,46 @@ func (h *Handler) Run(ctx context.Context, sink push.Sink, report func(push.Even
 	}
 	h.log.Info("zmq push handler stopped", "endpoint", h.endpoint)
 	return nil
+}
+
+// holdBack waits Config.ConsumeDelay or until ctx ends, after checking
+// that the endpoint can be bound.
+func (h *Handler) holdBack(ctx context.Context) error {
+	if h.cfg.ConsumeDelay <= 0 {
+		return nil
+	}
+	if err := probeBind(h.cfg.Protocol, h.endpoint); err != nil {
+		return fmt.Errorf("zmqpush: binding PULL socket at %s: %w", h.endpoint, err)
+	}
+	h.log.Info("zmq push handler: binding after consume_delay, so that reconnecting clients are subscribed first; PUSH peers queue meanwhile",
+		"endpoint", h.endpoint, "bind_in", h.cfg.ConsumeDelay)
+	t := time.NewTimer(h.cfg.ConsumeDelay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// probeBind listens on endpoint as zmq4 would bind it, and closes the
+// listener at once without accepting: a peer that connected meanwhile
+// sees its connection reset before any handshake, and libzmq keeps its
+// messages and reconnects.
+func probeBind(protocol, endpoint string) error {
+	network := protocol
+	if protocol == "ipc" {
+		network = "unix"
+	}
+	addr, err := transport.New(network).Addr(strings.TrimPrefix(endpoint, protocol+"://"))
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen(network, addr)
+	if err != nil {
+		return err
+	}
+	return l.Close()
 }
 
 // handle delivers one message and reports its outcome.

@@ -310,7 +310,7 @@ func TestPusherCloseHonoursLinger(t *testing.T) {
 // keys, as herald serve and herald push build them.
 func TestRegisteredPusherToHandlerOverIPC(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "herald.sock")
-	conf := map[string]any{"host": path, "port": 5555, "protocol": "ipc", "persistent": true, "linger": -1, "default": false}
+	conf := map[string]any{"host": path, "port": 5555, "protocol": "ipc", "persistent": true, "linger": -1, "default": false, "consume_delay": 0}
 
 	hh, err := push.NewHandler("zmq", conf)
 	if err != nil {
@@ -389,6 +389,11 @@ func TestConfig(t *testing.T) {
 		{map[string]any{"prot": "tcp"}, "error: unknown key(s) prot"},
 		{map[string]any{"persistent": "maybe"}, "error: boolean"},
 		{map[string]any{"linger": "soon"}, "error: milliseconds"},
+		{map[string]any{"consume_delay": "soon"}, "error: duration"},
+		{map[string]any{"consume_delay": "-1s"}, "error: negative"},
+		{map[string]any{"enabled": false}, "error: enabled is false"},
+		{map[string]any{"enabled": "maybe"}, "error: boolean"},
+		{map[string]any{"enabled": true, "port": 6001}, "tcp://127.0.0.1:6001"},
 	} {
 		cfg, err := zmqpush.ParseConfig(tc.conf)
 		if msg, isErr := strings.CutPrefix(tc.want, "error: "); isErr {
@@ -418,8 +423,25 @@ func TestConfig(t *testing.T) {
 			t.Errorf("linger %v: %+v, %v", tc.linger, cfg, err)
 		}
 	}
+	for v, want := range map[any]time.Duration{nil: zmqpush.DefaultConsumeDelay, "absent": zmqpush.DefaultConsumeDelay, 0: 0, "250ms": 250 * time.Millisecond, 3: 3 * time.Second} {
+		conf := map[string]any{"consume_delay": v}
+		if v == "absent" {
+			conf = map[string]any{}
+		}
+		if cfg, err := zmqpush.ParseConfig(conf); err != nil || cfg.ConsumeDelay != want {
+			t.Errorf("consume_delay %v: %v, %v; want %v", v, cfg.ConsumeDelay, err, want)
+		}
+	}
 	if _, err := zmqpush.NewHandler(zmqpush.Config{Protocol: "pgm"}); !errors.Is(err, zmqpush.ErrUnsupportedProtocol) {
 		t.Errorf("NewHandler(pgm): %v", err)
+	}
+	for _, build := range []func() error{
+		func() error { _, err := push.NewHandler("zmq", map[string]any{"enabled": false}); return err },
+		func() error { _, err := push.NewPusher("zmq", map[string]any{"enabled": false}, nil); return err },
+	} {
+		if err := build(); !errors.Is(err, zmqpush.ErrDisabled) {
+			t.Errorf("built from a section with enabled: false: %v", err)
+		}
 	}
 	if _, err := push.NewPusher("zmq", map[string]any{"protocol": "inproc"}, nil); !errors.Is(err, zmqpush.ErrUnsupportedProtocol) {
 		t.Errorf("NewPusher(inproc): %v", err)
