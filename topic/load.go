@@ -147,6 +147,11 @@ func Load(resources []Resource, baseDir string) ([]*Route, error) {
 		if l.files == files && len(l.errs) == errs {
 			l.errs = append(l.errs, &RouteError{Err: noRoutingFile(res, baseDir)})
 		}
+		for _, err := range l.errs[errs:] {
+			if re, ok := err.(*RouteError); ok && re.Source.File == "" {
+				re.Resource = res.Resource
+			}
+		}
 	}
 	if len(resources) > 0 && len(l.routes) == 0 && len(l.errs) == 0 {
 		l.errs = append(l.errs, &RouteError{Err: noRoutes(resources, baseDir, l.files)})

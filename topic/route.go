@@ -112,6 +112,11 @@ type RouteError struct {
 	Route string
 	// Err is the problem.
 	Err error
+	// Resource is, for a problem Load found outside any routing file (a
+	// missing path, a resource that yields no file), the resource as it was
+	// given to Load, so that callers can point at where it is configured.
+	// It is not part of Error's text.
+	Resource string
 }
 
 // Error implements error.

@@ -121,16 +121,16 @@ func TestRoutesValidation(t *testing.T) {
 		{"webhook without URL", "handlers:\n  acme.chat: { type: webhook }\n", []string{"handlers.acme.chat.url"}},
 		{"bad access", "handlers:\n  acme.chat: { type: broadcast, publish: admins }\n", []string{"handlers.acme.chat.publish", `"admins"`}},
 		{"bad unknown_topic", "server:\n  router:\n    unknown_topic: drop\n", []string{"server.router.unknown_topic"}},
-		{"missing resource", "server:\n  router:\n    resources: [/nonexistent/routing.yml]\n", []string{"/nonexistent/routing.yml"}},
+		{"missing resource", "server:\n  router:\n    resources: [/nonexistent/routing.yml]\n", []string{"herald.yaml:3: server.router.resources[0]: ", "/nonexistent/routing.yml"}},
 		// A resource that yields nothing is an error, not a server that
 		// closes every subscription.
 		{"Oro tree as a plain string", "server:\n  router:\n    resources: [" + yamlQuote(oroTree(t)) + "]\n", []string{
-			"loading routes: resource " + strconv.Quote(oroTree(t)) + " is an Oro application", "websocket_routing.yml and 6 more routing files",
+			"herald.yaml:3: server.router.resources[0]: resource " + strconv.Quote(oroTree(t)) + " is an Oro application", "websocket_routing.yml and 6 more routing files",
 			"write { resource: " + strconv.Quote(oroTree(t)) + ", type: oro }"}},
 		{"glob that matches nothing", "server:\n  router:\n    resources: [" + yamlQuote(filepath.Join(dir, "*.yaml")) + "]\n", []string{
 			strconv.Quote(filepath.Join(dir, "*.yaml")) + " yields no routing file", "looked for files matching the glob"}},
 		{"routing file without routes", "server:\n  router:\n    resources: [" + yamlQuote(empty) + "]\n", []string{
-			"loading routes: topic: no routes: " + strconv.Quote(empty), "1 routing file and not one route definition"}},
+			"herald.yaml:3: server.router.resources: topic: no routes: " + strconv.Quote(empty), "1 routing file and not one route definition"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -63,26 +63,27 @@ func loadRouting(cfg *config.Config) (*routing, error) {
 	return rt, nil
 }
 
-// positionLoadErrors names, for each resource that yielded no routing
-// file, its entry in the configuration file (file:line), and for routing
-// that defines no route at all, the resources key; the other errors name
-// their routing file's line already.
+// positionLoadErrors names, for each problem of a resource itself (a
+// missing path, one that yields no routing file), the resource's entry in
+// the configuration file (file:line), and for routing that defines no route
+// at all, the resources key; the other problems name their routing file's
+// line already.
 func positionLoadErrors(cfg *config.Config, err error) error {
 	var out []error
 	for _, e := range flatten(err) {
-		var none *topic.NoRoutingFileError
+		var re *topic.RouteError
 		switch {
-		case errors.As(e, &none):
+		case errors.Is(e, topic.ErrNoRoutes):
+			out = append(out, cfg.Errorf("server.router.resources", "%w", e))
+		case errors.As(e, &re) && re.Resource != "":
 			path := "server.router.resources"
 			for i, r := range cfg.Server.Router.Resources {
-				if r.Resource == none.Resource {
+				if r.Resource == re.Resource {
 					path = fmt.Sprintf("server.router.resources[%d]", i)
 					break
 				}
 			}
-			out = append(out, cfg.Errorf(path, "%w", none))
-		case errors.Is(e, topic.ErrNoRoutes):
-			out = append(out, cfg.Errorf("server.router.resources", "%w", e))
+			out = append(out, cfg.Errorf(path, "%w", e))
 		default:
 			out = append(out, fmt.Errorf("loading routes: %w", e))
 		}
