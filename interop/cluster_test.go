@@ -139,7 +139,7 @@ func TestThreeNodes(t *testing.T) {
 api: { key: cluster-key }
 broker: { type: %s, url: %q, prefix: %q }
 pushers:
-  amqp: { host: 127.0.0.1, login: guest, password: guest, queue_name: %s, exchange_name: herald_cluster_test, routing_key: %s, connection_name: %s-node%d }
+  amqp: { host: 127.0.0.1, login: guest, password: guest, queue_name: %s, exchange_name: herald_cluster_test, routing_key: %s, connection_name: %s-node%d, consume_delay: 0s }
 `, kind, b.url(), name, name, name, name, i), 0o600)
 				nodes = append(nodes, startHerald(t, "-c", cfg))
 			}

@@ -174,10 +174,13 @@ func runBench(cmd *cobra.Command, o benchOptions, args []string, stdout, stderr 
 			return &usageError{fmt.Errorf("--via http needs an API key: --api-key, $%s or api.key of -c", apiKeyEnv)}
 		}
 	case bench.ViaAMQP:
-		if file == nil || file.Pushers.AMQP.Host == "" {
+		if file == nil {
 			return &usageError{errors.New("--via amqp needs pushers.amqp in the configuration (-c)")}
 		}
-		a := amqpConfig(file.Pushers.AMQP, slog.New(slog.DiscardHandler))
+		a, err := amqpPusherConfig(file, slog.New(slog.DiscardHandler))
+		if err != nil {
+			return &usageError{err}
+		}
 		cfg.AMQP = &bench.AMQPConfig{
 			Host: a.Host, Port: a.Port, Login: a.Login, Password: a.Password, Vhost: a.Vhost,
 			Exchange: a.ExchangeName, RoutingKey: a.RoutingKey, Persistent: a.Persistent, Window: o.window,

@@ -225,7 +225,7 @@ func TestBenchViaAMQPThroughServe(t *testing.T) {
 	rabbitUp(t)
 	port := freePort(t)
 	name := "herald_bench_test_" + strconv.Itoa(port)
-	cfg := writeConfig(t, fmt.Sprintf("server:\n  port: %d\npushers:\n  amqp:\n    host: 127.0.0.1\n    login: guest\n    password: guest\n    queue_name: %s\n    exchange_name: herald_cli_test\n    connection_name: %s\n", port, name, name))
+	cfg := writeConfig(t, fmt.Sprintf("server:\n  port: %d\npushers:\n  amqp:\n    host: 127.0.0.1\n    login: guest\n    password: guest\n    queue_name: %s\n    exchange_name: herald_cli_test\n    connection_name: %s\n    consume_delay: 0s\n", port, name, name))
 	t.Cleanup(func() { exec.Command("rabbitmqctl", "delete_queue", name).Run() })
 	r := startServe(t, "-c", cfg)
 	deadline := time.Now().Add(10 * time.Second)
