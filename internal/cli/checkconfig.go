@@ -78,7 +78,7 @@ func runCheckConfig(o serveOptions, stdout io.Writer) error {
 		closeUsers()
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	handlers, err := pushHandlers(cfg.Pushers, quiet)
+	handlers, err := pushHandlers(cfg, quiet)
 	problems = append(problems, err)
 	if err := errors.Join(problems...); err != nil {
 		return report(stdout, file, err)

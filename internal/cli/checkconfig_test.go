@@ -125,6 +125,9 @@ func TestCheckConfigRoutingAndHandlers(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "acme.chat") || !strings.Contains(out, "login") {
 		t.Errorf("exit %d, output:\n%s\nwant the unmapped callback and the missing login", code, out)
 	}
+	if !strings.Contains(out, "problem: "+path+":5: pushers.amqp: amqppush: login is required") {
+		t.Errorf("the amqp problem does not name its section's line:\n%s", out)
+	}
 	if n := strings.Count(out, "problem: "); n != 2 || !strings.Contains(err.Error(), "2 problems") {
 		t.Errorf("%d problem lines and %v; want 2 (a problem's further lines are indented)", n, err)
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -81,8 +82,10 @@ func pushersOn(c config.Pushers) []string {
 // pushHandlers builds the push handlers that pushers configures to run in
 // herald serve. A section whose enabled is false builds none, and is
 // logged.
-func pushHandlers(c config.Pushers, log *slog.Logger) ([]push.Handler, error) {
+func pushHandlers(cfg *config.Config, log *slog.Logger) ([]push.Handler, error) {
+	c := cfg.Pushers
 	var hs []push.Handler
+	var errs []error
 	if c.AMQP.Disabled() {
 		log.Info("pushers.amqp.enabled is false: no AMQP push handler (nothing is declared or consumed)")
 	}
@@ -90,18 +93,21 @@ func pushHandlers(c config.Pushers, log *slog.Logger) ([]push.Handler, error) {
 		log.Info("pushers.zmq.enabled is false: no ZMQ push handler (nothing is bound)")
 	}
 	if c.AMQP.Active() {
-		h, err := amqppush.NewHandler(amqpConfig(c.AMQP, log))
-		if err != nil {
-			return nil, err
+		if h, err := amqppush.NewHandler(amqpConfig(c.AMQP, log)); err != nil {
+			errs = append(errs, cfg.Errorf("pushers.amqp", "%w", err))
+		} else {
+			hs = append(hs, h)
 		}
-		hs = append(hs, h)
 	}
 	if c.ZMQ.Active() {
-		h, err := zmqpush.NewHandler(zmqConfig(c.ZMQ, log))
-		if err != nil {
-			return nil, err
+		if h, err := zmqpush.NewHandler(zmqConfig(c.ZMQ, log)); err != nil {
+			errs = append(errs, cfg.Errorf("pushers.zmq", "%w", err))
+		} else {
+			hs = append(hs, h)
 		}
-		hs = append(hs, h)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return hs, nil
 }

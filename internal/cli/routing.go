@@ -29,7 +29,7 @@ func loadRouting(cfg *config.Config) (*routing, error) {
 	for name, h := range cfg.Handlers {
 		b, err := binding(h)
 		if err != nil {
-			return nil, fmt.Errorf("handlers.%s: %w", name, err)
+			return nil, cfg.Errorf("handlers."+name, "%w", err)
 		}
 		rt.handlers[name] = b
 	}

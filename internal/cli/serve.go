@@ -164,7 +164,7 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	handlers, err := pushHandlers(cfg.Pushers, log)
+	handlers, err := pushHandlers(cfg, log)
 	if err != nil {
 		srv.Shutdown(context.Background())
 		return err
