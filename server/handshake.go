@@ -158,7 +158,12 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetWriteDeadline(time.Time{})
 	sess := newSession(s, id, identity, conn, pending(brw.Reader))
-	sess.remote = r.RemoteAddr
+	if len(s.cfg.TrustedProxies) > 0 && r.RemoteAddr != conn.RemoteAddr().String() { // a trusted proxy named the client
+		if sess.extra == nil {
+			sess.extra = &sessionExtra{}
+		}
+		sess.extra.remote = r.RemoteAddr
+	}
 	sess.poll = s.watch(conn, sess.wake)
 	if authErr != nil {
 		// Oro's way: the client is welcomed, then told and dropped. Both

@@ -35,11 +35,8 @@ type session struct {
 	srv  *Server
 	id   string
 	conn net.Conn
-	// remote is the client's address as the log shows it: the peer's, or
-	// what a trusted proxy said.
-	remote string
-	br     *bufio.Reader // the read turn's buffer; nil while parked
-	rd     ws.Reader
+	br   *bufio.Reader // the read turn's buffer; nil while parked
+	rd   ws.Reader
 	// pre holds the bytes the client sent with its handshake, read before
 	// anything from the socket; nil when there were none.
 	pre *bytes.Reader
@@ -57,14 +54,25 @@ type session struct {
 	mu     sync.Mutex
 	topics topicSet
 
-	// msgRate limits the messages the client sends (Config.MaxMessageRate);
-	// only read turns use it.
-	msgRate tokenBucket
+	// extra holds what only some sessions need; nil for the others, so
+	// that an idle connection stays small. Set before the session starts,
+	// never changed after.
+	extra *sessionExtra
 
 	parked    atomic.Bool // no read turn runs; the poller starts the next
 	closing   atomic.Bool // a CLOSE was queued or the connection dropped
 	slow      atomic.Bool // closed as a slow consumer
 	awaitPong atomic.Bool // a keepalive PING is unanswered
+}
+
+// sessionExtra is the part of a session that only some need.
+type sessionExtra struct {
+	// remote is the client's address as a trusted proxy named it; empty
+	// when it is the connection's peer.
+	remote string
+	// msgRate limits the messages the client sends (Config.MaxMessageRate);
+	// only read turns use it.
+	msgRate tokenBucket
 }
 
 // subscription is one topic a session subscribes to, with the route and
@@ -83,6 +91,9 @@ func newSession(srv *Server, id string, identity Identity, conn net.Conn, pre []
 	}
 	if len(pre) > 0 {
 		s.pre = bytes.NewReader(pre)
+	}
+	if srv.cfg.MaxMessageRate > 0 {
+		s.extra = &sessionExtra{}
 	}
 	s.rd.Masked = true
 	s.rd.CheckUTF8 = true
@@ -120,9 +131,9 @@ func tryWriterOf(conn net.Conn) tryWriter {
 // address. It is built when something is logged, so that an idle session
 // holds none.
 func (s *session) logger() *slog.Logger {
-	remote := s.remote
-	if remote == "" {
-		remote = s.conn.RemoteAddr().String()
+	remote := s.conn.RemoteAddr().String()
+	if s.extra != nil && s.extra.remote != "" {
+		remote = s.extra.remote
 	}
 	return s.srv.log.With("session", s.id, "remote", remote)
 }
@@ -291,7 +302,7 @@ func (s *session) read() (parked bool) {
 // one (Config.MaxMessageRate).
 func (s *session) checkRate() error {
 	rate := s.srv.cfg.MaxMessageRate
-	if rate <= 0 || s.msgRate.take(monotonic(), rate, burstOf(rate)) {
+	if rate <= 0 || s.extra.msgRate.take(monotonic(), rate, burstOf(rate)) {
 		return nil
 	}
 	return overLimit(limitMessageRate, "more than %g messages per second", rate)
