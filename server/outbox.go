@@ -62,7 +62,14 @@ const (
 const spareMax = 64
 
 // push queues one frame.
-func (o *outbox) push(frame []byte) error {
+func (o *outbox) push(frame []byte) error { return o.pushAs(frame, false) }
+
+// pushAnswer queues one frame that answers the client (a PONG, a
+// CALLRESULT): when nothing is queued before it, the writer serves it
+// ahead of fan-out.
+func (o *outbox) pushAnswer(frame []byte) error { return o.pushAs(frame, true) }
+
+func (o *outbox) pushAs(frame []byte, answer bool) error {
 	o.mu.Lock()
 	if o.closed {
 		o.mu.Unlock()
@@ -80,7 +87,7 @@ func (o *outbox) push(frame []byte) error {
 	}
 	o.mu.Unlock()
 	if start {
-		o.schedule()
+		o.schedule(answer)
 	}
 	return nil
 }
@@ -103,7 +110,7 @@ func (o *outbox) pushFinal(frame []byte) bool {
 	}
 	o.mu.Unlock()
 	if start {
-		o.schedule()
+		o.schedule(true)
 	}
 	return true
 }
@@ -133,9 +140,9 @@ func (o *outbox) wait() {
 	<-idle
 }
 
-// schedule hands a ready outbox to a writer, or to a goroutine of its own
-// when its connection has no non-blocking write.
-func (o *outbox) schedule() {
+// schedule hands a ready outbox to a writer (answer: ahead of fan-out), or
+// to a goroutine of its own when its connection has no non-blocking write.
+func (o *outbox) schedule(answer bool) {
 	if o.raw == nil || o.sess.srv.writers == nil {
 		o.mu.Lock()
 		o.state = outboxBlocking
@@ -143,7 +150,7 @@ func (o *outbox) schedule() {
 		go o.writeBlocking(nil)
 		return
 	}
-	o.sess.srv.writers.add(o)
+	o.sess.srv.writers.add(o, answer)
 }
 
 // take moves the queue into a batch for writing, or makes the outbox idle

@@ -144,7 +144,7 @@ func New(cfg Config) (*Server, error) {
 			s.poller = nil
 		}
 	}
-	s.writers = newWriters()
+	s.writers = newWriters(s.log)
 	if !cfg.DisableMemoryTrim {
 		s.trimStop, s.trimDone = make(chan struct{}), make(chan struct{})
 		go s.trim()

@@ -140,8 +140,15 @@ func (s *session) logger() *slog.Logger {
 
 // send queues one frame; a full queue closes the session as a slow
 // consumer. It never blocks.
-func (s *session) send(frame []byte) bool {
-	switch err := s.out.push(frame); err {
+func (s *session) send(frame []byte) bool { return s.queued(s.out.push(frame)) }
+
+// answer queues a frame that answers the client, as send does; it is
+// written ahead of fan-out (see writer).
+func (s *session) answer(frame []byte) bool { return s.queued(s.out.pushAnswer(frame)) }
+
+// queued handles the outcome of a push.
+func (s *session) queued(err error) bool {
+	switch err {
 	case nil:
 		return true
 	case errQueueFull:
@@ -272,7 +279,7 @@ func (s *session) read() (parked bool) {
 			s.drain()
 			return false
 		case ws.OpPing:
-			s.send(ws.AppendFrame(nil, ws.OpPong, payload))
+			s.answer(ws.AppendFrame(nil, ws.OpPong, payload))
 		case ws.OpPong:
 			if string(payload) == s.srv.keepalivePayload() {
 				s.awaitPong.Store(false)
@@ -691,7 +698,7 @@ func (s *session) sendMessage(m wamp.Message) {
 		s.logger().Error("encoding message", "kind", m.Kind(), "err", err)
 		return
 	}
-	s.send(frame)
+	s.answer(frame)
 }
 
 // encodeFrame encodes m with codec into one complete text frame.

@@ -1,8 +1,11 @@
 package server
 
 import (
+	"log/slog"
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // tryWriter writes without ever blocking: as much of bufs as the
@@ -15,8 +18,11 @@ type tryWriter interface {
 	tryWritev(scratch *writevScratch, bufs [][]byte) (int, error)
 }
 
-// yieldEvery is how many outboxes a writer serves between yields.
-const yieldEvery = 32
+// writerSlice is how long a writer writes before it lets everything else
+// run: the readers, the HTTP API, the broker's and the push handlers'
+// consumers. It bounds how long a request waits, unread, behind a write
+// pass over thousands of sockets (about 4.5 µs each on loopback).
+var writerSlice = 500 * time.Microsecond
 
 // maxIovecs is how many frames one vectored write takes (Linux's
 // IOV_MAX).
@@ -31,31 +37,55 @@ type writers struct {
 	done sync.WaitGroup
 }
 
-// writer is one writing goroutine and its queue of ready outboxes.
+// writer is one writing goroutine and its queues of ready outboxes.
+//
+// A writer never blocks, so on its own it would keep its CPU for a whole
+// pass; every writerSlice it passes its poll gate instead, which lets
+// every runnable goroutine run and Go's network poller see what arrived
+// meanwhile. Outboxes whose first frame answers their own client (a PONG,
+// a CALLRESULT, a CLOSE) wait in answers, which the writer serves before
+// the next outbox of its pass, so a client that waits for its answer
+// never waits for a fan-out to thousands of others.
 type writer struct {
-	mu      sync.Mutex
-	ready   []*outbox
-	wake    chan struct{}
-	scratch writevScratch
+	gate *pollGate // nil: slices end with runtime.Gosched
+
+	mu         sync.Mutex
+	ready      []*outbox
+	answers    []*outbox
+	hasAnswers atomic.Bool // answers is not empty
+	wake       chan struct{}
+	scratch    writevScratch
 }
 
-func newWriters() *writers {
+func newWriters(log *slog.Logger) *writers {
 	n := runtime.GOMAXPROCS(0)
 	w := &writers{stop: make(chan struct{})}
 	for range n {
 		wr := &writer{wake: make(chan struct{}, 1)}
+		gate, err := newPollGate()
+		if err != nil {
+			log.Warn("writers yield without polling the network: requests may wait for a write pass", "err", err)
+		} else {
+			wr.gate = gate
+		}
 		w.ws = append(w.ws, wr)
 		w.done.Go(func() { wr.run(w.stop) })
 	}
 	return w
 }
 
-// add queues a ready outbox with its writer.
-func (w *writers) add(o *outbox) {
+// add queues a ready outbox with its writer; answer says that its first
+// frame answers its own client.
+func (w *writers) add(o *outbox, answer bool) {
 	wr := w.ws[o.writer%uint32(len(w.ws))]
 	wr.mu.Lock()
-	wr.ready = append(wr.ready, o)
-	first := len(wr.ready) == 1
+	if answer {
+		wr.answers = append(wr.answers, o)
+		wr.hasAnswers.Store(true)
+	} else {
+		wr.ready = append(wr.ready, o)
+	}
+	first := len(wr.ready)+len(wr.answers) == 1
 	wr.mu.Unlock()
 	if first {
 		select {
@@ -70,36 +100,40 @@ func (w *writers) add(o *outbox) {
 func (w *writers) close() {
 	close(w.stop)
 	w.done.Wait()
+	for _, wr := range w.ws {
+		if wr.gate != nil {
+			wr.gate.close()
+		}
+	}
 }
 
 func (wr *writer) run(stop chan struct{}) {
-	var turn []*outbox
+	var turn, answers []*outbox
 	for {
 		select {
 		case <-stop:
 			return
 		case <-wr.wake:
 		}
+		sliceEnd := monotonic() + int64(writerSlice)
 		for {
 			wr.mu.Lock()
 			turn, wr.ready = wr.ready, turn[:0]
+			idle := len(turn)+len(wr.answers) == 0
 			wr.mu.Unlock()
-			if len(turn) == 0 {
+			if idle {
 				break
 			}
+			answers = wr.serveAnswers(answers)
 			for i, o := range turn {
-				if i%yieldEvery == yieldEvery-1 {
-					// A writer never blocks, so on a single CPU it would
-					// keep it for a whole pass over thousands of sockets;
-					// let the readers, the API and the broker run, and
-					// queue more for this pass to coalesce.
-					runtime.Gosched()
+				if wr.hasAnswers.Load() {
+					answers = wr.serveAnswers(answers)
 				}
-				if o.writeSome(wr) {
-					wr.mu.Lock()
-					wr.ready = append(wr.ready, o)
-					wr.mu.Unlock()
+				if now := monotonic(); now >= sliceEnd {
+					wr.yield()
+					sliceEnd = monotonic() + int64(writerSlice)
 				}
+				wr.serve(o)
 				turn[i] = nil
 			}
 		}
@@ -107,6 +141,47 @@ func (wr *writer) run(stop chan struct{}) {
 			turn = nil // a burst to many connections passed
 		}
 	}
+}
+
+// serveAnswers writes the outboxes waiting with an answer; buf is the
+// slice to reuse for taking them, returned for the next call.
+func (wr *writer) serveAnswers(buf []*outbox) []*outbox {
+	wr.mu.Lock()
+	buf, wr.answers = wr.answers, buf[:0]
+	wr.hasAnswers.Store(false)
+	wr.mu.Unlock()
+	for i, o := range buf {
+		wr.serve(o)
+		buf[i] = nil
+	}
+	return buf[:0]
+}
+
+// serve gives a ready outbox its turn, queueing it again (behind the
+// others) when more was pushed meanwhile.
+func (wr *writer) serve(o *outbox) {
+	if f := observeServe.Load(); f != nil {
+		(*f)(wr, o)
+	}
+	if o.writeSome(wr) {
+		wr.mu.Lock()
+		wr.ready = append(wr.ready, o)
+		wr.mu.Unlock()
+	}
+}
+
+// observeServe, when a test sets it, sees every outbox a writer serves,
+// in order.
+var observeServe atomic.Pointer[func(*writer, *outbox)]
+
+// yield ends a slice: through the poll gate, so that the network is polled
+// too, or with a plain Gosched without one.
+func (wr *writer) yield() {
+	if wr.gate != nil {
+		wr.gate.pass()
+		return
+	}
+	runtime.Gosched()
 }
 
 // writev writes batch with non-blocking vectored writes, IOV_MAX frames

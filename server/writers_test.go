@@ -2,8 +2,16 @@ package server
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/heraldws/herald/internal/ws"
 )
 
 // A client that stops reading fills its socket: the writer hands its
@@ -97,4 +105,116 @@ func (l *limitedWriter) tryWritev(_ *writevScratch, bufs [][]byte) (int, error) 
 	n = min(n, l.room)
 	l.room -= n
 	return n, nil
+}
+
+// A client's answer (here the PONG to its PING) is written ahead of a
+// fan-out pass that is still under way: its outbox is served at most a
+// few outboxes after the answer was queued, not after every subscriber
+// of the publication that came before it.
+func TestWritersServeAnswersAheadOfFanout(t *testing.T) {
+	ts := startServer(t, Config{})
+	const subscribers = 300
+	subs := make([]*peer, subscribers)
+	for i := range subs {
+		subs[i] = dial(t, ts.addr)
+		subs[i].subscribe("pass")
+	}
+	waitFor(t, "subscriptions", func() bool { return ts.hub.count("pass") == subscribers })
+	pinger := dial(t, ts.addr)
+	ts.mu.Lock()
+	pingerSess := ts.byID[pinger.session]
+	ts.mu.Unlock()
+
+	var mu sync.Mutex
+	order := map[*writer][]*outbox{}
+	observe := func(wr *writer, o *outbox) {
+		mu.Lock()
+		order[wr] = append(order[wr], o)
+		mu.Unlock()
+	}
+	observeServe.Store(&observe)
+	t.Cleanup(func() { observeServe.Store(nil) })
+
+	// One write: the PUBLISH (fanned out to every subscriber), then the
+	// PING, in the same read turn. On one CPU the read turn queues both
+	// before any writer runs, as on a busy server.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var key [4]byte
+	out := ws.AppendMaskedFrame(nil, ws.OpText, []byte(`[7,"pass","e"]`), key)
+	out = ws.AppendMaskedFrame(out, ws.OpPing, []byte("ahead"), key)
+	if _, err := pinger.conn.Write(out); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range subs {
+		s.expectText(eventFrame("pass", `"e"`))
+	}
+	if op, payload := pinger.next(); op != ws.OpPong || string(payload) != "ahead" {
+		t.Fatalf("pinger got opcode %d %q, want the PONG", op, payload)
+	}
+	observeServe.Store(nil)
+
+	mu.Lock()
+	defer mu.Unlock()
+	for _, served := range order {
+		for i, o := range served {
+			if o != &pingerSess.out {
+				continue
+			}
+			if len(served) < 20 || i > len(served)/4 {
+				t.Fatalf("the PONG's outbox was served %d of %d by its writer; want within the first quarter", i+1, len(served))
+			}
+			return
+		}
+	}
+	t.Fatal("the pinger's outbox was never served")
+}
+
+// On one CPU, an HTTP API request sent while a write pass over a thousand
+// sockets runs is read and answered during the pass: the writer's slices
+// end at its poll gate, where the request's reader gets in.
+func TestAPIAnswersDuringAWritePass(t *testing.T) {
+	ts := startServer(t, Config{APIKey: "k3y"})
+	const subscribers = 1000
+	subs := make([]*peer, subscribers)
+	for i := range subs {
+		subs[i] = dial(t, ts.addr)
+		subs[i].subscribe("pass")
+	}
+	waitFor(t, "subscriptions", func() bool { return ts.hub.count("pass") == subscribers })
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	post := func() {
+		t.Helper()
+		req, err := http.NewRequest("POST", "http://"+ts.addr+"/api/publish", strings.NewReader(`{"topic":"elsewhere","data":1}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-API-Key", "k3y")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST /api/publish: %s", resp.Status)
+		}
+	}
+	post() // the keep-alive connection waits for the next request
+
+	var served atomic.Int64
+	observe := func(*writer, *outbox) { served.Add(1) }
+	observeServe.Store(&observe)
+	t.Cleanup(func() { observeServe.Store(nil) })
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	ts.fanout(Publication{Topic: "pass", Event: []byte(`"e"`)})
+	post()
+	at := served.Load()
+	runtime.GOMAXPROCS(2)
+	for _, s := range subs {
+		s.expectText(eventFrame("pass", `"e"`))
+	}
+	if at >= subscribers*3/4 {
+		t.Fatalf("the API answered after %d of %d outboxes of the pass; want it answered within the pass", at, subscribers)
+	}
 }
