@@ -23,6 +23,7 @@ const (
 	v2Abort      = 3
 	v2Goodbye    = 6
 	v2Error      = 8
+	v2Publish    = 16
 	v2Published  = 17
 	v2Subscribed = 33
 	v2Event      = 36
@@ -59,12 +60,18 @@ func appendSubscribe(dst []byte, protocol string, req uint64, topic string) []by
 
 // appendPublish appends a PUBLISH of event: [7,topic,event] in v1;
 // [16,req,{"exclude_me":false},topic,[event]] in v2, so that a publisher
-// that is also a subscriber gets its own events, as in v1.
-func appendPublish(dst []byte, protocol string, req uint64, topic string, event []byte) []byte {
+// that is also a subscriber gets its own events, as in v1, with
+// "acknowledge":true in the options when ack is set (v1 has no
+// acknowledgement: ack changes nothing there).
+func appendPublish(dst []byte, protocol string, req uint64, ack bool, topic string, event []byte) []byte {
 	if protocol == WAMP2 {
 		dst = append(dst, `[16,`...)
 		dst = strconv.AppendUint(dst, req, 10)
-		dst = append(dst, `,{"exclude_me":false},`...)
+		if ack {
+			dst = append(dst, `,{"acknowledge":true,"exclude_me":false},`...)
+		} else {
+			dst = append(dst, `,{"exclude_me":false},`...)
+		}
 		dst = appendString(dst, topic)
 		dst = append(dst, ",["...)
 		dst = append(dst, event...)
@@ -115,4 +122,24 @@ func eventPayload(protocol string, s scanner) ([]byte, bool) {
 	}
 	s.space()
 	return s.b[s.i:], true
+}
+
+// answeredRequest returns the request id a v2 PUBLISHED ([17,req,pub])
+// or the ERROR answering a PUBLISH ([8,16,req,details,error…]) answers,
+// given the scanner messageType left after the type; 0 when it answers
+// none.
+func answeredRequest(typ int64, s scanner) uint64 {
+	if !s.accept(',') {
+		return 0
+	}
+	if typ == v2Error {
+		if t, ok := s.int(); !ok || t != v2Publish || !s.accept(',') {
+			return 0
+		}
+	}
+	req, ok := s.int()
+	if !ok || req <= 0 {
+		return 0
+	}
+	return uint64(req)
 }

@@ -75,6 +75,18 @@ type Config struct {
 	// Via is how events are published: ViaWAMP (the default), ViaHTTP or
 	// ViaAMQP.
 	Via string
+	// Ack makes every publisher wait for each publication's
+	// acknowledgement before it sends the next: one publication in flight
+	// per publisher, as a backend that waits for each write. Via WAMP v1,
+	// which has no acknowledgement, a WebSocket PING goes right after each
+	// PUBLISH and its PONG is the acknowledgement (the server answers
+	// frames in the order it reads them); via WAMP v2, PUBLISH asks for
+	// {"acknowledge": true} and PUBLISHED (or ERROR) answers it. An
+	// acknowledgement that does not come within ConnectTimeout fails the
+	// publication and ends that publisher. Via HTTP it changes nothing (a
+	// request always waits for its answer); via AMQP it means a window of
+	// 1 (AMQPConfig.Window must then be 0 or 1).
+	Ack bool
 	// Protocol is the subscribers' and WAMP publishers' protocol: WAMP1
 	// (the default) or WAMP2.
 	Protocol string
@@ -142,7 +154,7 @@ type AMQPConfig struct {
 	// Persistent publishes with delivery mode 2.
 	Persistent bool
 	// Window is how many unconfirmed messages each publisher keeps in
-	// flight. Zero means 256.
+	// flight. Zero means 256, or 1 with Config.Ack.
 	Window int
 }
 
@@ -268,6 +280,9 @@ func (c Config) withDefaults() (Config, *targets, error) {
 		}
 		if c.Protocol == WAMP2 {
 			bad("publishing via amqp is herald's push handler: it goes with protocol %s", WAMP1)
+		}
+		if c.Ack && c.AMQP != nil && c.AMQP.Window > 1 {
+			bad("ack publishes via amqp with a window of 1: it cannot go with an AMQP window of %d", c.AMQP.Window)
 		}
 	default:
 		bad("via %q: want %s, %s or %s", c.Via, ViaWAMP, ViaHTTP, ViaAMQP)

@@ -84,7 +84,10 @@ func (s *shard) record(latency, now int64) {
 	s.delivered.Add(1)
 }
 
-// histogram is the merged histogram of every shard.
+// histogram is a plain (not atomic) latency histogram: the merged
+// histogram of every delivery shard, or one publisher's own, which only
+// its goroutine records into (the runner reads it once the publishers are
+// done).
 type histogram struct {
 	counts [numBuckets]uint64
 	total  uint64
@@ -106,6 +109,38 @@ func merge(shards []shard) *histogram {
 		h.max = max(h.max, sh.maxLatency.Load())
 	}
 	return h
+}
+
+// record counts one value in nanoseconds (a negative one as 0).
+func (h *histogram) record(v int64) {
+	v = max(v, 0)
+	h.counts[bucketOf(v)]++
+	h.total++
+	h.sum += v
+	h.max = max(h.max, v)
+}
+
+// add adds o's counts into h.
+func (h *histogram) add(o *histogram) {
+	for b, n := range o.counts {
+		h.counts[b] += n
+	}
+	h.total += o.total
+	h.sum += o.sum
+	h.max = max(h.max, o.max)
+}
+
+// summary returns the percentiles, max and mean in microseconds.
+func (h *histogram) summary() LatencySummary {
+	return LatencySummary{
+		Count: int64(h.total),
+		P50:   micros(h.quantile(0.50)),
+		P90:   micros(h.quantile(0.90)),
+		P99:   micros(h.quantile(0.99)),
+		P999:  micros(h.quantile(0.999)),
+		Max:   micros(time.Duration(h.max)),
+		Mean:  micros(h.mean()),
+	}
 }
 
 // quantile returns the value at quantile q (0..1): the upper end of the

@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -21,10 +22,12 @@ import (
 // publisher sends events one at a time from one goroutine. publish may
 // buffer or leave the confirmation pending; flush sends what is buffered
 // and waits for every pending confirmation. Each publication's outcome is
-// reported to the runner exactly once. An error from publish or flush
-// means the publisher cannot go on.
+// reported to the runner exactly once (runner.published), with start,
+// the Unix time in nanoseconds its publish call began, for the
+// publisher's latency. An error from publish or flush means the publisher
+// cannot go on.
 type publisher interface {
-	publish(ctx context.Context, topic int, probe bool, event []byte) error
+	publish(ctx context.Context, topic int, probe bool, event []byte, start int64) error
 	flush(ctx context.Context) error
 	close()
 }
@@ -33,6 +36,7 @@ type publisher interface {
 type pendingPub struct {
 	topic int32
 	probe bool
+	start int64 // Unix nanoseconds of its publish call
 	dc    *amqp.DeferredConfirmation
 }
 
@@ -45,9 +49,16 @@ const wampFlushSize = 8 << 10
 // wampPublisher publishes over its own WAMP connection. A reader
 // goroutine answers PINGs and reports what the server answers (a
 // CALLERROR or ERROR means a publication was refused).
+//
+// Pipelined (the default), publications are gathered into batches of
+// frames and their outcome is the write of their batch. With Config.Ack,
+// each publication is written alone and waited for: the reader passes the
+// acknowledgement (the PONG of the PING that followed it in v1, PUBLISHED
+// or ERROR in v2) to the waiting publish through acks.
 type wampPublisher struct {
 	r       *runner
 	id      int
+	h       *histogram
 	conn    net.Conn
 	fr      frameReader
 	wmu     sync.Mutex // serializes writes with the reader's PONGs
@@ -56,13 +67,31 @@ type wampPublisher struct {
 	scratch []byte
 	req     uint64
 	// dead is why the connection cannot be written to any more: a write
-	// failed, or the server closed or dropped it.
+	// failed, the server closed or dropped it, or an acknowledgement did
+	// not come.
 	dead atomic.Pointer[error]
 	done chan struct{}
+
+	// Config.Ack: the request the publisher waits for (0: none), the
+	// reader's answers, and the bound on the wait.
+	ack      bool
+	awaiting atomic.Uint64
+	acks     chan ackAnswer
+	timer    *time.Timer
 }
 
-// kill marks the connection dead with err, the first time.
-func (p *wampPublisher) kill(err error) { p.dead.CompareAndSwap(nil, &err) }
+// ackAnswer is what answered an acknowledged publication: its request
+// number, the Unix time in nanoseconds of the read that brought the
+// answer, and nil or why the server refused the publication.
+type ackAnswer struct {
+	req uint64
+	at  int64
+	err error
+}
+
+// kill marks the connection dead with err, the first time; it reports
+// whether it was the first.
+func (p *wampPublisher) kill(err error) bool { return p.dead.CompareAndSwap(nil, &err) }
 
 // deadErr returns why the connection is dead, or nil.
 func (p *wampPublisher) deadErr() error {
@@ -73,7 +102,12 @@ func (p *wampPublisher) deadErr() error {
 }
 
 func (r *runner) newWAMPPublisher(ctx context.Context, id int) (*wampPublisher, error) {
-	p := &wampPublisher{r: r, id: id, done: make(chan struct{})}
+	p := &wampPublisher{r: r, id: id, h: &r.pubHists[id], done: make(chan struct{}), ack: r.cfg.Ack}
+	if p.ack {
+		p.acks = make(chan ackAnswer, 1)
+		p.timer = time.NewTimer(time.Hour)
+		p.timer.Stop()
+	}
 	conn, err := r.open(ctx, r.pt, r.pt.sources[id%len(r.pt.sources)], &p.fr)
 	if err != nil {
 		return nil, fmt.Errorf("publisher %d: %w", id, err)
@@ -83,18 +117,96 @@ func (r *runner) newWAMPPublisher(ctx context.Context, id int) (*wampPublisher, 
 	return p, nil
 }
 
-func (p *wampPublisher) publish(ctx context.Context, topic int, probe bool, event []byte) error {
+func (p *wampPublisher) publish(ctx context.Context, topic int, probe bool, event []byte, start int64) error {
 	if err := p.deadErr(); err != nil {
 		return p.flush(ctx)
 	}
 	p.req++
-	p.scratch = appendPublish(p.scratch[:0], p.r.cfg.Protocol, p.req, p.r.cfg.topic(topic), event)
+	p.scratch = appendPublish(p.scratch[:0], p.r.cfg.Protocol, p.req, p.ack, p.r.topicNames[topic], event)
 	p.out = ws.AppendMaskedFrame(p.out, ws.OpText, p.scratch, maskKey())
-	p.pending = append(p.pending, pendingPub{topic: int32(topic), probe: probe})
+	if p.ack {
+		return p.publishAcked(ctx, topic, probe, start)
+	}
+	p.pending = append(p.pending, pendingPub{topic: int32(topic), probe: probe, start: start})
 	if len(p.out) >= wampFlushSize {
 		return p.flush(ctx)
 	}
 	return nil
+}
+
+// publishAcked writes the PUBLISH in p.out, followed in WAMP v1 by a PING
+// carrying its request number, and waits for its acknowledgement: at most
+// ConnectTimeout, after which the publication fails and the connection is
+// given up; a lost connection fails it at once. The run's end (ctx) stops
+// the wait and leaves the publication without an outcome, as unsent.
+func (p *wampPublisher) publishAcked(ctx context.Context, topic int, probe bool, start int64) error {
+	req := p.req
+	if p.r.cfg.Protocol != WAMP2 {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], req)
+		p.out = ws.AppendMaskedFrame(p.out, ws.OpPing, n[:], maskKey())
+	}
+	select {
+	case <-p.acks: // an answer to an earlier wait that ended without it
+	default:
+	}
+	p.awaiting.Store(req)
+	defer p.awaiting.Store(0)
+	p.wmu.Lock()
+	p.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	_, err := p.conn.Write(p.out)
+	p.wmu.Unlock()
+	p.out = p.out[:0]
+	if err != nil {
+		p.kill(fmt.Errorf("publisher %d: writing PUBLISH: %w", p.id, err))
+		err = p.deadErr()
+		p.r.published(p.h, topic, probe, start, time.Now().UnixNano(), err)
+		return err
+	}
+	p.timer.Reset(p.r.cfg.ConnectTimeout)
+	defer p.timer.Stop()
+	for {
+		select {
+		case a := <-p.acks:
+			if a.req != req {
+				continue
+			}
+			p.r.published(p.h, topic, probe, start, a.at, a.err)
+			return nil
+		case <-p.done:
+			select {
+			case a := <-p.acks: // answered just before the connection ended
+				if a.req == req {
+					p.r.published(p.h, topic, probe, start, a.at, a.err)
+					return nil
+				}
+			default:
+			}
+			err := p.deadErr()
+			p.r.published(p.h, topic, probe, start, time.Now().UnixNano(), err)
+			return err
+		case <-p.timer.C:
+			p.kill(fmt.Errorf("publisher %d: no acknowledgement of a publication within %v (--connect-timeout)", p.id, p.r.cfg.ConnectTimeout))
+			err := p.deadErr()
+			p.r.published(p.h, topic, probe, start, time.Now().UnixNano(), err)
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// answer passes the answer to request req to the publication waiting for
+// it, if any; it reports whether one was.
+func (p *wampPublisher) answer(req uint64, err error) bool {
+	if req == 0 || p.awaiting.Load() != req {
+		return false
+	}
+	select {
+	case p.acks <- ackAnswer{req: req, at: p.fr.now, err: err}:
+	default:
+	}
+	return true
 }
 
 func (p *wampPublisher) flush(context.Context) error {
@@ -112,8 +224,11 @@ func (p *wampPublisher) flush(context.Context) error {
 			err = p.deadErr()
 		}
 	}
+	// One clock reading for the whole batch: its publications' outcome is
+	// the write that carried them.
+	now := time.Now().UnixNano()
 	for _, pp := range p.pending {
-		p.r.published(int(pp.topic), pp.probe, err)
+		p.r.published(p.h, int(pp.topic), pp.probe, pp.start, now, err)
 	}
 	p.out, p.pending = p.out[:0], p.pending[:0]
 	return err
@@ -125,8 +240,7 @@ func (p *wampPublisher) readLoop() {
 	for {
 		op, _, msg, err := p.fr.next()
 		if err != nil {
-			p.kill(fmt.Errorf("publisher %d lost its connection: %w", p.id, err))
-			if !p.r.stopping.Load() {
+			if p.kill(fmt.Errorf("publisher %d lost its connection: %w", p.id, err)) && !p.r.stopping.Load() {
 				p.r.errs.add(p.deadErr().Error())
 			}
 			return
@@ -136,33 +250,61 @@ func (p *wampPublisher) readLoop() {
 			p.wmu.Lock()
 			writeFrame(p.conn, ws.OpPong, msg)
 			p.wmu.Unlock()
+		case ws.OpPong:
+			if p.ack && !v2 && len(msg) == 8 {
+				p.answer(binary.BigEndian.Uint64(msg), nil)
+			}
 		case ws.OpClose:
 			if p.r.stopping.Load() {
 				return // the answer to close's CLOSE
 			}
 			p.wmu.Lock()
-			p.kill(fmt.Errorf("publisher %d: %w", p.id, closeFrameError(msg)))
+			first := p.kill(fmt.Errorf("publisher %d: %w", p.id, closeFrameError(msg)))
 			writeFrame(p.conn, ws.OpClose, ws.ClosePayload(ws.CloseNormal, ""))
 			p.wmu.Unlock()
-			p.r.errs.add(p.deadErr().Error())
+			if first {
+				p.r.errs.add(p.deadErr().Error())
+			}
 			return
 		case ws.OpText, ws.OpBinary:
-			typ, _, ok := messageType(msg)
-			if !ok || (!v2 && typ == v1CallError) || (v2 && (typ == v2Error || typ == v2Abort || typ == v2Goodbye)) {
+			typ, sc, ok := messageType(msg)
+			switch {
+			case ok && v2 && typ == v2Published:
+				if p.ack {
+					p.answer(answeredRequest(typ, sc), nil)
+				}
+			case !ok || (!v2 && typ == v1CallError) || (v2 && (typ == v2Error || typ == v2Abort || typ == v2Goodbye)):
 				p.r.refused.Add(1)
-				p.r.errs.add(fmt.Sprintf("publisher %d: the server answered %s", p.id, clip(msg)))
+				err := fmt.Errorf("publisher %d: the server answered %s", p.id, clip(msg))
+				// With Config.Ack, a refusal of the publication in flight
+				// is its outcome: v2's ERROR names its request; v1's
+				// CALLERROR comes before the PONG that acknowledges it.
+				var req uint64
+				switch {
+				case !p.ack || !ok:
+				case v2 && typ == v2Error:
+					req = answeredRequest(typ, sc)
+				case !v2:
+					req = p.awaiting.Load()
+				}
+				if !p.answer(req, err) {
+					p.r.errs.add(err.Error())
+				}
 			}
 		}
 	}
 }
 
 func (p *wampPublisher) close() {
+	deadline := time.Now().Add(time.Second)
 	p.wmu.Lock()
 	if p.deadErr() == nil {
 		writeFrame(p.conn, ws.OpClose, ws.ClosePayload(ws.CloseNormal, ""))
+	} else {
+		deadline = time.Now() // no closing handshake to wait for
 	}
 	p.wmu.Unlock()
-	p.conn.SetReadDeadline(time.Now().Add(time.Second))
+	p.conn.SetReadDeadline(deadline)
 	<-p.done
 	p.conn.Close()
 }
@@ -173,6 +315,7 @@ func (p *wampPublisher) close() {
 // the answer.
 type httpPublisher struct {
 	r      *runner
+	h      *histogram
 	client *http.Client
 	url    string
 	body   []byte
@@ -193,9 +336,9 @@ func (r *runner) newHTTPClient() *http.Client {
 	}
 }
 
-func (p *httpPublisher) publish(ctx context.Context, topic int, probe bool, event []byte) error {
+func (p *httpPublisher) publish(ctx context.Context, topic int, probe bool, event []byte, start int64) error {
 	p.body = append(p.body[:0], `{"topic":`...)
-	p.body = appendString(p.body, p.r.cfg.topic(topic))
+	p.body = appendString(p.body, p.r.topicNames[topic])
 	p.body = append(p.body, `,"data":`...)
 	p.body = append(p.body, event...)
 	p.body = append(p.body, '}')
@@ -203,7 +346,9 @@ func (p *httpPublisher) publish(ctx context.Context, topic int, probe bool, even
 	if err != nil && ctx.Err() != nil {
 		return ctx.Err()
 	}
-	p.r.published(topic, probe, err)
+	// The API's own response time as the client sees it: from building
+	// the request to the answer's body read.
+	p.r.published(p.h, topic, probe, start, time.Now().UnixNano(), err)
 	return nil
 }
 
@@ -256,6 +401,9 @@ func (r *runner) dialAMQP() (*amqpConn, error) {
 	}
 	if c.Window <= 0 {
 		c.Window = DefaultAMQPWindow
+		if r.cfg.Ack {
+			c.Window = 1
+		}
 	}
 	props := amqp.NewConnectionProperties()
 	props.SetClientConnectionName("herald-bench")
@@ -287,12 +435,18 @@ func (r *runner) dialAMQP() (*amqpConn, error) {
 
 // amqpPublisher publishes {"topic","data"} envelopes on its own channel
 // in confirm mode, keeping up to the window of confirmations pending.
+// Confirmations that already came are reported at each publication, so
+// that a publication's latency ends when its confirmation was first seen,
+// not when the window settled.
 type amqpPublisher struct {
-	r       *runner
-	id      int
-	ac      *amqpConn
-	ch      *amqp.Channel
+	r  *runner
+	id int
+	h  *histogram
+	ac *amqpConn
+	ch *amqp.Channel
+	// pending[head:] await their confirmation, oldest first.
 	pending []pendingPub
+	head    int
 	mode    uint8
 }
 
@@ -305,17 +459,17 @@ func (r *runner) newAMQPPublisher(ac *amqpConn, id int) (*amqpPublisher, error) 
 		ch.Close()
 		return nil, fmt.Errorf("AMQP publisher %d: confirm mode: %w", id, err)
 	}
-	p := &amqpPublisher{r: r, id: id, ac: ac, ch: ch, mode: amqp.Transient}
+	p := &amqpPublisher{r: r, id: id, h: &r.pubHists[id], ac: ac, ch: ch, mode: amqp.Transient}
 	if ac.cfg.Persistent {
 		p.mode = amqp.Persistent
 	}
 	return p, nil
 }
 
-func (p *amqpPublisher) publish(ctx context.Context, topic int, probe bool, event []byte) error {
+func (p *amqpPublisher) publish(ctx context.Context, topic int, probe bool, event []byte, start int64) error {
 	// A fresh body each time: amqp091-go may still hold it.
 	body := append(make([]byte, 0, 48+len(event)), `{"topic":`...)
-	body = appendString(body, p.r.cfg.topic(topic))
+	body = appendString(body, p.r.topicNames[topic])
 	body = append(body, `,"data":`...)
 	body = append(body, event...)
 	body = append(body, '}')
@@ -327,38 +481,73 @@ func (p *amqpPublisher) publish(ctx context.Context, topic int, probe bool, even
 			return ctx.Err()
 		}
 		err = fmt.Errorf("AMQP publisher %d: publishing to exchange %q: %w", p.id, p.ac.cfg.Exchange, err)
-		p.r.published(topic, probe, err)
+		p.r.published(p.h, topic, probe, start, time.Now().UnixNano(), err)
 		return err
 	}
-	p.pending = append(p.pending, pendingPub{topic: int32(topic), probe: probe, dc: dc})
-	if len(p.pending) >= p.ac.cfg.Window {
-		return p.settle(ctx, len(p.pending)/2)
+	p.reap()
+	if p.head > 0 && len(p.pending) == cap(p.pending) {
+		p.pending = p.pending[:copy(p.pending, p.pending[p.head:])]
+		p.head = 0
+	}
+	p.pending = append(p.pending, pendingPub{topic: int32(topic), probe: probe, start: start, dc: dc})
+	if n := len(p.pending) - p.head; n >= p.ac.cfg.Window {
+		return p.settle(ctx, max(n/2, 1))
 	}
 	return nil
 }
 
+// reap reports the oldest pending confirmations that already came.
+func (p *amqpPublisher) reap() {
+	var now int64
+	for p.head < len(p.pending) {
+		pp := &p.pending[p.head]
+		select {
+		case <-pp.dc.Done():
+		default:
+			return
+		}
+		if now == 0 {
+			now = time.Now().UnixNano()
+		}
+		p.confirmed(pp, pp.dc.Acked(), now)
+		p.head++
+		if p.head == len(p.pending) {
+			p.pending, p.head = p.pending[:0], 0
+		}
+	}
+}
+
+// confirmed reports a pending publication's confirmation, seen at now.
+func (p *amqpPublisher) confirmed(pp *pendingPub, acked bool, now int64) {
+	var err error
+	if !acked {
+		err = fmt.Errorf("AMQP publisher %d: RabbitMQ refused (nacked) a message to exchange %q", p.id, p.ac.cfg.Exchange)
+	}
+	p.r.published(p.h, int(pp.topic), pp.probe, pp.start, now, err)
+}
+
 // settle waits for the oldest n pending confirmations.
 func (p *amqpPublisher) settle(ctx context.Context, n int) error {
-	for i, pp := range p.pending[:n] {
+	for range n {
+		pp := &p.pending[p.head]
 		acked, err := pp.dc.WaitContext(ctx)
 		if err != nil {
 			// Pending confirmations are neither counted nor failed: the
 			// run is over.
-			p.pending = append(p.pending[:0], p.pending[i:]...)
 			return err
 		}
-		if !acked {
-			err = fmt.Errorf("AMQP publisher %d: RabbitMQ refused (nacked) a message to exchange %q", p.id, p.ac.cfg.Exchange)
-		}
-		p.r.published(int(pp.topic), pp.probe, err)
+		p.confirmed(pp, acked, time.Now().UnixNano())
+		p.head++
 	}
-	p.pending = append(p.pending[:0], p.pending[n:]...)
+	if p.head == len(p.pending) {
+		p.pending, p.head = p.pending[:0], 0
+	}
 	if p.ch.IsClosed() {
 		return errors.New("the AMQP channel closed")
 	}
 	return nil
 }
 
-func (p *amqpPublisher) flush(ctx context.Context) error { return p.settle(ctx, len(p.pending)) }
+func (p *amqpPublisher) flush(ctx context.Context) error { return p.settle(ctx, len(p.pending)-p.head) }
 
 func (p *amqpPublisher) close() { p.ch.Close() }

@@ -42,6 +42,12 @@ type runner struct {
 	pubFailed atomic.Int64
 	refused   atomic.Int64
 	topicSent []atomic.Int64
+	// topicNames[i] is Config.topic(i), built once: publishing must not
+	// allocate.
+	topicNames []string
+	// pubHists holds each publisher's own latency histogram (publish call
+	// to outcome), written by that publisher's goroutine alone.
+	pubHists  []histogram
 	lastPub   atomic.Int64 // Unix nanoseconds of the last outcome
 	publishAt atomic.Int64 // Unix nanoseconds of the first publication
 	phase     atomic.Value // string, for the progress line
@@ -57,6 +63,16 @@ type runner struct {
 // failure. Otherwise the error is nil and Summary.OK tells whether every
 // expected event arrived exactly once.
 func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) {
+	r, err := newRunner(cfg, progress)
+	if err != nil {
+		return nil, err
+	}
+	return r.run(ctx)
+}
+
+// newRunner checks cfg and prepares a run; a Config that cannot run is a
+// *ConfigError.
+func newRunner(cfg Config, progress io.Writer) (*runner, error) {
 	cfg, ts, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -83,6 +99,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) 
 		subs:      make([]subscriber, cfg.Conns),
 		shards:    make([]shard, numShards),
 		topicSent: make([]atomic.Int64, cfg.Topics),
+		pubHists:  make([]histogram, cfg.Publishers),
 		mem:       &memoryReader{pid: cfg.PID, metrics: t.metrics, client: &http.Client{Timeout: 5 * time.Second}},
 	}
 	words := (cfg.Messages + 63) / 64
@@ -92,8 +109,12 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) 
 		s.r, s.id, s.topic, s.maxSeq = r, int32(i), int32(i%cfg.Topics), -1
 		s.seen = bits[i*words : (i+1)*words : (i+1)*words]
 	}
+	r.topicNames = make([]string, cfg.Topics)
+	for i := range r.topicNames {
+		r.topicNames[i] = cfg.topic(i)
+	}
 	r.phase.Store("starting")
-	return r.run(ctx)
+	return r, nil
 }
 
 func (r *runner) run(parent context.Context) (*Summary, error) {
@@ -103,7 +124,7 @@ func (r *runner) run(parent context.Context) (*Summary, error) {
 	sum := &Summary{
 		Target: r.cfg.URL, Protocol: r.cfg.Protocol, Via: r.cfg.Via,
 		Conns: r.cfg.Conns, Topics: r.cfg.Topics, Messages: r.cfg.Messages, Rate: r.cfg.Rate,
-		Publishers: r.cfg.Publishers, Size: r.cfg.Size, Sources: len(r.t.sources),
+		Publishers: r.cfg.Publishers, Ack: r.cfg.Ack, Size: r.cfg.Size, Sources: len(r.t.sources),
 	}
 	sum.Memory.IdleSeconds = r.cfg.Idle.Seconds()
 	sum.Publish.Intended = r.cfg.Topics * r.cfg.Messages
@@ -235,8 +256,8 @@ func (r *runner) startPublishers(ctx context.Context) error {
 	switch r.cfg.Via {
 	case ViaHTTP:
 		client := r.newHTTPClient()
-		for range r.cfg.Publishers {
-			r.pubs = append(r.pubs, &httpPublisher{r: r, client: client, url: r.pt.httpBase + "/api/publish"})
+		for i := range r.cfg.Publishers {
+			r.pubs = append(r.pubs, &httpPublisher{r: r, h: &r.pubHists[i], client: client, url: r.pt.httpBase + "/api/publish"})
 		}
 	case ViaAMQP:
 		ac, err := r.dialAMQP()
@@ -295,7 +316,7 @@ func (r *runner) awaitSubscribed(ctx context.Context) {
 			if w && now.Sub(lastProbe[t]) >= probeInterval {
 				lastProbe[t] = now
 				event = appendPayload(event[:0], -1, now.UnixNano(), 0)
-				if err := pub.publish(ctx, t, true, event); err != nil {
+				if err := pub.publish(ctx, t, true, event, now.UnixNano()); err != nil {
 					r.errs.add(fmt.Sprintf("publishing a probe: %v", err))
 					return
 				}
@@ -405,8 +426,11 @@ func (r *runner) publishLoop(ctx context.Context, i int, pub publisher, start ti
 				}
 			}
 			n++
-			event = appendPayload(event[:0], int64(seq), time.Now().UnixNano(), r.cfg.Size)
-			if err := pub.publish(ctx, t, false, event); err != nil {
+			// One clock reading per publication: the event's "t" and the
+			// start of its publisher latency.
+			now := time.Now().UnixNano()
+			event = appendPayload(event[:0], int64(seq), now, r.cfg.Size)
+			if err := pub.publish(ctx, t, false, event, now); err != nil {
 				if ctx.Err() == nil {
 					r.errs.add(err.Error())
 				}
@@ -419,15 +443,19 @@ func (r *runner) publishLoop(ctx context.Context, i int, pub publisher, start ti
 	}
 }
 
-// published records the outcome of one publication.
-func (r *runner) published(topic int, probe bool, err error) {
+// published records the outcome of one publication, whose publish call
+// started at start and whose outcome came at end (Unix nanoseconds), in
+// the runner's counters and, unless it is a probe, in its publisher's
+// histogram h.
+func (r *runner) published(h *histogram, topic int, probe bool, start, end int64, err error) {
 	if probe {
 		if err != nil {
 			r.errs.add(fmt.Sprintf("publishing a probe to %s: %v", r.cfg.topic(topic), err))
 		}
 		return
 	}
-	r.lastPub.Store(time.Now().UnixNano())
+	h.record(end - start)
+	r.lastPub.Store(end)
 	if err != nil {
 		r.pubFailed.Add(1)
 		r.errs.add(err.Error())
@@ -523,16 +551,12 @@ func (r *runner) summarize(sum *Summary) {
 		}
 	}
 	sum.Publish.Unsent = sum.Publish.Intended - sum.Publish.Sent - sum.Publish.Failed
-	h := merge(r.shards)
-	sum.Latency = LatencySummary{
-		Count: int64(h.total),
-		P50:   micros(h.quantile(0.50)),
-		P90:   micros(h.quantile(0.90)),
-		P99:   micros(h.quantile(0.99)),
-		P999:  micros(h.quantile(0.999)),
-		Max:   micros(time.Duration(h.max)),
-		Mean:  micros(h.mean()),
+	sum.Latency = merge(r.shards).summary()
+	var ph histogram
+	for i := range r.pubHists {
+		ph.add(&r.pubHists[i])
 	}
+	sum.Publish.Latency = ph.summary()
 	sum.Errors, sum.ErrorCount = r.errs.list()
 	if sum.Errors == nil {
 		sum.Errors = []string{}

@@ -86,6 +86,10 @@ func checkComplete(t *testing.T, sum *Summary, conns, topics, messages int) {
 	if l.Count != want || l.P50 <= 0 || l.P50 > l.P90 || l.P90 > l.P99 || l.P99 > l.P999 || l.P999 > l.Max || l.Mean <= 0 || l.Max > 20e6 {
 		t.Errorf("latency %+v", l)
 	}
+	// Every publication has its publisher latency.
+	if pl := p.Latency; pl.Count != int64(p.Intended) || pl.P50 <= 0 || pl.P50 > pl.P90 || pl.P90 > pl.P99 || pl.P99 > pl.P999 || pl.P999 > pl.Max || pl.Mean <= 0 || pl.Max > 20e6 {
+		t.Errorf("publisher latency %+v", pl)
+	}
 	if sum.ErrorCount != 0 || len(sum.Errors) != 0 {
 		t.Errorf("errors %d %q", sum.ErrorCount, sum.Errors)
 	}
@@ -120,7 +124,7 @@ func TestWAMP1ViaWAMP(t *testing.T) {
 	// The summary prints and round-trips through JSON.
 	var text strings.Builder
 	sum.WriteText(&text)
-	for _, want := range []string{"200 conns in", "deliveries:  10000 of expected 10000", "0 lost, 0 duplicates", "per connection", "result:      OK (complete"} {
+	for _, want := range []string{"200 conns in", "publisher:   p50 ", "100 samples; time from publish to written)", "deliveries:  10000 of expected 10000", "0 lost, 0 duplicates", "per connection", "result:      OK (complete"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, text.String())
 		}

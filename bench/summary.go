@@ -32,8 +32,11 @@ type Summary struct {
 	Messages   int     `json:"messages"`
 	Rate       float64 `json:"rate"`
 	Publishers int     `json:"publishers"`
-	Size       int     `json:"size"`
-	Sources    int     `json:"sources"`
+	// Ack is Config.Ack: each publisher waited for every publication's
+	// acknowledgement before the next.
+	Ack     bool `json:"ack"`
+	Size    int  `json:"size"`
+	Sources int  `json:"sources"`
 
 	// EndedBy is how the run ended: complete, drain, duration,
 	// interrupted or aborted.
@@ -84,19 +87,43 @@ type PublishSummary struct {
 	// Intended is Topics × Messages.
 	Intended int `json:"intended"`
 	// Sent counts the publications the server accepted: written to the
-	// socket (WAMP, which has no acknowledgement), answered 200 (HTTP) or
-	// confirmed by RabbitMQ (AMQP).
+	// socket (WAMP), acknowledged (WAMP with Config.Ack), answered 200
+	// (HTTP) or confirmed by RabbitMQ (AMQP).
 	Sent int `json:"sent"`
 	// Failed counts the publications that got an error; Unsent those
 	// never attempted (a publisher failed, or the run ran out of time).
 	Failed int `json:"failed"`
 	Unsent int `json:"unsent"`
-	// Refused counts the CALLERROR or ERROR answers WAMP publishers got.
+	// Refused counts the CALLERROR or ERROR answers WAMP publishers got
+	// (with Config.Ack, those that answered a publication count in Failed
+	// too).
 	Refused int `json:"refused"`
 	// Seconds is the time from the first publication to the last
 	// outcome; PerSec is Sent / Seconds.
 	Seconds float64 `json:"seconds"`
 	PerSec  float64 `json:"per_sec"`
+	// Latency is the publisher side's own latency: for every publication
+	// that got an outcome (sent or failed), the time from the start of
+	// its publish call to that outcome. What ends it depends on the way
+	// of publishing (PublisherLatencyEnd): the write of the batch that
+	// carried it (WAMP), its acknowledgement (WAMP with Config.Ack), the
+	// API's answer read (HTTP), RabbitMQ's confirmation seen (AMQP).
+	Latency LatencySummary `json:"latency_us"`
+}
+
+// PublisherLatencyEnd names what ends a publication's publisher latency
+// for a way of publishing and Config.Ack: "written", "acknowledged",
+// "answered" or "confirmed".
+func PublisherLatencyEnd(via string, ack bool) string {
+	switch {
+	case via == ViaHTTP:
+		return "answered"
+	case via == ViaAMQP:
+		return "confirmed"
+	case ack:
+		return "acknowledged"
+	}
+	return "written"
 }
 
 // DeliverySummary describes the events the subscribers received.
@@ -128,8 +155,10 @@ type DeliverySummary struct {
 	WorstSubscriberLoss int64 `json:"worst_subscriber_loss"`
 }
 
-// LatencySummary is the publish → deliver latency of the first delivery
-// of each event, in microseconds: receive time − the event's "t".
+// LatencySummary is a latency distribution in microseconds: in
+// Summary.Latency, the publish → deliver latency of the first delivery of
+// each event (receive time − the event's "t"); in PublishSummary.Latency,
+// the publishers' own.
 type LatencySummary struct {
 	Count int64   `json:"count"`
 	P50   float64 `json:"p50"`
@@ -171,8 +200,12 @@ func (s *Summary) WriteText(w io.Writer) {
 	if s.Rate > 0 {
 		rate = fmt.Sprintf("%g/s", s.Rate)
 	}
-	fmt.Fprintf(w, "herald bench: %s, %s via %s; %d conns over %d source addresses, %d topics × %d messages of ~%d B, %d publishers, %s\n",
-		s.Target, s.Protocol, s.Via, s.Conns, s.Sources, s.Topics, s.Messages, s.Size, s.Publishers, rate)
+	ack := ""
+	if s.Ack {
+		ack = " waiting for each acknowledgement"
+	}
+	fmt.Fprintf(w, "herald bench: %s, %s via %s; %d conns over %d source addresses, %d topics × %d messages of ~%d B, %d publishers%s, %s\n",
+		s.Target, s.Protocol, s.Via, s.Conns, s.Sources, s.Topics, s.Messages, s.Size, s.Publishers, ack, rate)
 	c := s.Connect
 	fmt.Fprintf(w, "connect:     %d conns in %.3f s = %.0f handshakes/s (%d failed); %d subscribed in %.3f s",
 		c.Connected, c.Seconds, c.HandshakesPerSec, c.Failed, c.Subscribed, c.SubscribeSeconds)
@@ -189,11 +222,10 @@ func (s *Summary) WriteText(w io.Writer) {
 		fmt.Fprintf(w, " (%d failed, %d unsent, %d refused)", p.Failed, p.Unsent, p.Refused)
 	}
 	fmt.Fprintln(w)
+	fmt.Fprintf(w, "publisher:   %s\n", fmtLatency(p.Latency, "; time from publish to "+PublisherLatencyEnd(s.Via, s.Ack)))
 	d := s.Delivery
 	fmt.Fprintf(w, "deliveries:  %d of expected %d in %.3f s = %.0f/s\n", d.Delivered, d.Expected, d.Seconds, d.PerSec)
-	l := s.Latency
-	fmt.Fprintf(w, "latency:     p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (mean %s, %d samples)\n",
-		fmtMicros(l.P50), fmtMicros(l.P90), fmtMicros(l.P99), fmtMicros(l.P999), fmtMicros(l.Max), fmtMicros(l.Mean), l.Count)
+	fmt.Fprintf(w, "latency:     %s\n", fmtLatency(s.Latency, ""))
 	fmt.Fprintf(w, "loss:        %d lost", d.Lost)
 	if d.LostUnpublished > 0 {
 		fmt.Fprintf(w, " (%d never published)", d.LostUnpublished)
@@ -237,6 +269,13 @@ func (s *Summary) WriteText(w io.Writer) {
 		verdict = "FAILED"
 	}
 	fmt.Fprintf(w, "result:      %s (%s after %.1f s)\n", verdict, s.EndedBy, s.Seconds)
+}
+
+// fmtLatency prints a latency distribution; note ends the parenthesis
+// after the mean and the sample count.
+func fmtLatency(l LatencySummary, note string) string {
+	return fmt.Sprintf("p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (mean %s, %d samples%s)",
+		fmtMicros(l.P50), fmtMicros(l.P90), fmtMicros(l.P99), fmtMicros(l.P999), fmtMicros(l.Max), fmtMicros(l.Mean), l.Count, note)
 }
 
 // fmtMicros prints microseconds with a readable unit.

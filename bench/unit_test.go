@@ -67,8 +67,10 @@ func TestCodecFrames(t *testing.T) {
 	for _, tc := range []struct{ got, want string }{
 		{string(appendSubscribe(nil, WAMP1, 1, "bench/0")), `[5,"bench/0"]`},
 		{string(appendSubscribe(nil, WAMP2, 7, "bench/0")), `[32,7,{},"bench/0"]`},
-		{string(appendPublish(nil, WAMP1, 3, "bench/1", ev)), `[7,"bench/1",{"s":1}]`},
-		{string(appendPublish(nil, WAMP2, 9, "bench/1", ev)), `[16,9,{"exclude_me":false},"bench/1",[{"s":1}]]`},
+		{string(appendPublish(nil, WAMP1, 3, false, "bench/1", ev)), `[7,"bench/1",{"s":1}]`},
+		{string(appendPublish(nil, WAMP2, 9, false, "bench/1", ev)), `[16,9,{"exclude_me":false},"bench/1",[{"s":1}]]`},
+		{string(appendPublish(nil, WAMP1, 3, true, "bench/1", ev)), `[7,"bench/1",{"s":1}]`},
+		{string(appendPublish(nil, WAMP2, 9, true, "bench/1", ev)), `[16,9,{"acknowledge":true,"exclude_me":false},"bench/1",[{"s":1}]]`},
 		{string(appendHello(nil, "realm1")), `[1,"realm1",{"roles":{"subscriber":{},"publisher":{}}}]`},
 		{string(appendString(nil, "a\"b\\c\n\x01é")), `"a\"b\\c\u000a\u0001é"`},
 		{subprotocol(WAMP1), "wamp"},
@@ -308,6 +310,7 @@ func TestConfigErrors(t *testing.T) {
 		{"remote broker", func(c *Config) { c.Via, c.AMQP = ViaAMQP, &AMQPConfig{Host: "rabbit.example.com"} }, "not a loopback address"},
 		{"remote metrics", func(c *Config) { c.MetricsURL = "http://192.0.2.1:8080/metrics" }, "not a loopback address"},
 		{"negative rate", func(c *Config) { c.Rate = -5 }, "rate must be"},
+		{"ack with an AMQP window", func(c *Config) { c.Via, c.Ack, c.AMQP = ViaAMQP, true, &AMQPConfig{Host: "127.0.0.1", Window: 8} }, "ack publishes via amqp with a window of 1: it cannot go with an AMQP window of 8"},
 		{"too much tracking", func(c *Config) { c.Conns, c.Messages = 20000, 1<<20 }, "over 1 GiB"},
 	} {
 		cfg := ok
@@ -350,7 +353,7 @@ func BenchmarkSubscriberEvent(b *testing.B) {
 	s.fr.now = now
 	frames := make([][]byte, 1024)
 	for i := range frames {
-		frames[i] = appendPublish(nil, WAMP1, 0, "bench/0", appendPayload(nil, int64(i), now-int64(i)*1000, 40))
+		frames[i] = appendPublish(nil, WAMP1, 0, false, "bench/0", appendPayload(nil, int64(i), now-int64(i)*1000, 40))
 		frames[i][1] = '8'
 	}
 	b.ReportAllocs()

@@ -38,6 +38,20 @@ func TestWAMP2AgainstNexus(t *testing.T) {
 		t.Errorf("protocol %s, memory %+v", sum.Protocol, sum.Memory)
 	}
 
+	// --ack: every PUBLISH asks for {"acknowledge":true} and waits for its
+	// PUBLISHED; each publication's latency ends there.
+	sum, err = Run(t.Context(), Config{URL: url, Protocol: WAMP2, Ack: true, Conns: 20, Topics: 2, Messages: 30, Publishers: 2,
+		MetricsURL: "off", Duration: 20 * time.Second}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkComplete(t, sum, 20, 2, 30)
+	var text strings.Builder
+	sum.WriteText(&text)
+	if !sum.Ack || !strings.Contains(text.String(), "60 samples; time from publish to acknowledged)") {
+		t.Errorf("ack %v, summary:\n%s", sum.Ack, text.String())
+	}
+
 	// A realm the router does not have: the router ABORTs every session,
 	// so every connection fails and the run is aborted with the reason.
 	sum, err = Run(t.Context(), Config{URL: url, Protocol: WAMP2, Realm: "nowhere", Conns: 3, Topics: 1, Messages: 1, MetricsURL: "off"}, nil)

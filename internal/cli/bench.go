@@ -66,8 +66,11 @@ func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
 subscriber connections (spread over the source addresses 127.0.0.1 ..
 127.0.0.N), subscribe connection i to topic i % --topics, publish --messages
 numbered, timestamped events to every topic (over WAMP, herald's HTTP API or
-RabbitMQ), and report deliveries/s, publish→deliver latency, loss,
-duplicates, the connect rate and the server's memory per connection.
+RabbitMQ), and report deliveries/s, publish→deliver latency, the
+publishers' own latency (publish call to written, acknowledged, answered
+or confirmed), loss, duplicates, the connect rate and the server's memory
+per connection. --ack makes every publisher wait for each publication's
+acknowledgement, as a backend that publishes one request at a time.
 
 The target is the URL argument, else $ORO_WEBSOCKET_BACKEND_DSN, else -c's
 server section, else ws://127.0.0.1:8080/. Only loopback addresses are
@@ -108,11 +111,12 @@ for bad usage. docs/bench.md describes the flags and the JSON fields.`,
 	f.IntVar(&o.cfg.Publishers, "publishers", 1, "concurrent publishers (WAMP connections, HTTP requests in flight, AMQP channels)")
 	f.IntVar(&o.cfg.Size, "size", 40, "approximate event size in bytes (padding)")
 	f.StringVar(&o.cfg.Via, "via", bench.ViaWAMP, "publish via wamp, http (POST /api/publish) or amqp (pushers.amqp of -c)")
+	f.BoolVar(&o.cfg.Ack, "ack", false, "each publisher waits for every publication's acknowledgement before the next (WAMP v1: a PING after each PUBLISH, its PONG; v2: PUBLISHED); with --via amqp an AMQP window of 1; --via http always waits")
 	f.StringVar(&o.cfg.Protocol, "protocol", bench.WAMP1, "wamp1 or wamp2 (WAMP v2 JSON)")
 	f.StringVar(&o.cfg.Realm, "realm", bench.DefaultRealm, "WAMP v2 realm")
 	f.StringVar(&o.cfg.Origin, "origin", "127.0.0.1", `Origin header ("" sends none; the default is none with --protocol wamp2)`)
 	f.StringVar(&o.apiKey, "api-key", "", "HTTP API key for --via http (default $"+apiKeyEnv+", then api.key of -c)")
-	f.IntVar(&o.window, "amqp-window", bench.DefaultAMQPWindow, "unconfirmed AMQP messages in flight per publisher")
+	f.IntVar(&o.window, "amqp-window", bench.DefaultAMQPWindow, "unconfirmed AMQP messages in flight per publisher (1 with --ack)")
 	f.IntVar(&o.cfg.Sources, "sources", 0, "source addresses 127.0.0.1 .. 127.0.0.N (default conns/20000 + 2)")
 	f.IntVar(&o.cfg.ConnectConcurrency, "connect-concurrency", bench.DefaultConnectConcurrency, "handshakes in flight while connecting")
 	f.DurationVar(&o.cfg.ConnectTimeout, "connect-timeout", bench.DefaultConnectTimeout, "bound on one connection's handshake and WELCOME")
@@ -133,6 +137,13 @@ func runBench(cmd *cobra.Command, o benchOptions, args []string, stdout, stderr 
 	cfg := o.cfg
 	cfg.MetricsURL = o.metrics
 	cfg.PublishURL = o.publishURL
+	if cfg.Ack && cfg.Via == bench.ViaAMQP {
+		// One publication in flight: an AMQP window of 1.
+		if cmd.Flags().Changed("amqp-window") && o.window != 1 {
+			return &usageError{fmt.Errorf("--ack publishes via amqp with a window of 1: it cannot go with --amqp-window %d", o.window)}
+		}
+		o.window = 1
+	}
 	var file *config.Config
 	if o.client.configPath != "" {
 		var err error

@@ -32,6 +32,7 @@ type benchJSON struct {
 	Sources  int    `json:"sources"`
 	Via      string `json:"via"`
 	Protocol string `json:"protocol"`
+	Ack      bool   `json:"ack"`
 	Connect  struct {
 		Connected        int     `json:"connected"`
 		Failed           int     `json:"failed"`
@@ -43,6 +44,12 @@ type benchJSON struct {
 		Intended int     `json:"intended"`
 		Sent     int     `json:"sent"`
 		PerSec   float64 `json:"per_sec"`
+		Latency  struct {
+			Count int64   `json:"count"`
+			P50   float64 `json:"p50"`
+			P99   float64 `json:"p99"`
+			Max   float64 `json:"max"`
+		} `json:"latency_us"`
 	} `json:"publish"`
 	Delivery struct {
 		Expected            int64   `json:"expected"`
@@ -85,6 +92,9 @@ func checkBenchOK(t *testing.T, s benchJSON, conns, messages int) {
 		s.Latency.Count != want || s.Latency.P50 <= 0 || s.Latency.P99 < s.Latency.P50 || s.Latency.Max < s.Latency.P999 ||
 		d.PerSec <= 0 || s.Connect.HandshakesPerSec <= 0 || s.Errors == nil || s.ErrorCount != 0 {
 		t.Errorf("summary %+v", s)
+	}
+	if pl := s.Publish.Latency; pl.Count != int64(s.Publish.Intended) || pl.P50 <= 0 || pl.P99 < pl.P50 || pl.Max < pl.P99 {
+		t.Errorf("publisher latency %+v", pl)
 	}
 }
 
@@ -145,6 +155,22 @@ func TestBenchJSONAgainstServe(t *testing.T) {
 	if s.Target != r.url || s.Memory.IdleSeconds != 1.1 {
 		t.Errorf("target %s, idle %v", s.Target, s.Memory.IdleSeconds)
 	}
+
+	// --ack: every WAMP publication waits for its acknowledgement (the
+	// PONG of a PING after it); the summary says what the publishers'
+	// latency measured.
+	stdout, stderr, err = benchRun(t, "--ack", "--json", "-", "--quiet", "--conns", "10", "--topics", "2", "--messages", "5", r.url)
+	if err != nil {
+		t.Fatalf("bench --ack: %v\n%s", err, stderr)
+	}
+	s = benchJSON{}
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatal(err)
+	}
+	checkBenchOK(t, s, 10, 5)
+	if !s.Ack || s.Publish.Sent != 10 || !strings.Contains(stderr, "10 samples; time from publish to acknowledged)") {
+		t.Errorf("ack %v, sent %d; stderr:\n%s", s.Ack, s.Publish.Sent, stderr)
+	}
 }
 
 // Bad usage exits 2 with a clear error, without connecting anywhere.
@@ -162,6 +188,8 @@ func TestBenchUsage(t *testing.T) {
 		{[]string{"--protocol", "wamp3", "ws://127.0.0.1:1/"}, `protocol "wamp3": want wamp1 or wamp2`},
 		{[]string{"--via", "http", "ws://127.0.0.1:1/"}, "--via http needs an API key: --api-key, $HERALD_API_KEY or api.key of -c"},
 		{[]string{"--via", "amqp", "-c", cfg}, "--via amqp needs pushers.amqp in the configuration (-c)"},
+		{[]string{"--via", "amqp", "--ack", "--amqp-window", "8", "-c", cfg}, "--ack publishes via amqp with a window of 1: it cannot go with --amqp-window 8"},
+		{[]string{"--ack=maybe"}, `invalid value "maybe" for flag --ack: want true or false`},
 		{[]string{"--rate", "fast"}, `invalid value "fast" for flag --rate: want a number`},
 		{[]string{"--nope"}, "unknown flag --nope for herald bench"},
 		{[]string{"ws://127.0.0.1:1/", "ws://127.0.0.1:2/"}, "at most one argument"},
@@ -246,5 +274,20 @@ func TestBenchViaAMQPThroughServe(t *testing.T) {
 	checkBenchOK(t, s, 50, 100)
 	if s.Via != "amqp" || s.Publish.Sent != 200 || s.Publish.PerSec <= 0 {
 		t.Errorf("summary %+v", s)
+	}
+
+	// --ack: a window of 1, each message confirmed before the next
+	// (--amqp-window 1 says the same).
+	stdout, stderr, err = benchRun(t, "-c", cfg, "--via", "amqp", "--ack", "--amqp-window", "1", "--json", "-", "--quiet", "--conns", "10", "--topics", "2", "--messages", "20")
+	if err != nil {
+		t.Fatalf("bench --ack: %v\n%s\nserve log:\n%s", err, stderr, r.log.String())
+	}
+	s = benchJSON{}
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatal(err)
+	}
+	checkBenchOK(t, s, 10, 20)
+	if !s.Ack || s.Publish.Sent != 40 || !strings.Contains(stderr, "40 samples; time from publish to confirmed)") {
+		t.Errorf("ack %v, sent %d; stderr:\n%s", s.Ack, s.Publish.Sent, stderr)
 	}
 }
