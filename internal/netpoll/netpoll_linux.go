@@ -15,9 +15,18 @@ import (
 
 // Poller watches registered connections with one epoll instance and one
 // goroutine. It is safe for concurrent use.
+//
+// The goroutine never blocks in epoll_wait: the epoll descriptor is itself
+// watched by Go's network poller (an epoll instance is readable while it
+// has events), and the goroutine collects events without waiting once Go
+// says there are some. A goroutine blocked in a system call keeps its
+// processor until Go's monitor thread takes it back, which can be 10 ms
+// or more; on one CPU that stopped the whole server.
 type Poller struct {
 	epfd   int
-	wakefd int // an eventfd that ends the wait loop on Close
+	ep     *os.File        // epfd, for Go's network poller
+	eprc   syscall.RawConn // waits on ep
+	wakefd int             // an eventfd that ends the wait loop on Close
 	done   chan struct{}
 
 	mu      sync.Mutex
@@ -58,7 +67,19 @@ func New() (*Poller, error) {
 		unix.Close(epfd)
 		return nil, fmt.Errorf("netpoll: epoll_ctl: %w", err)
 	}
-	p := &Poller{epfd: epfd, wakefd: wakefd, done: make(chan struct{})}
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(wakefd)
+		unix.Close(epfd)
+		return nil, fmt.Errorf("netpoll: epoll descriptor: %w", err)
+	}
+	ep := os.NewFile(uintptr(epfd), "netpoll-epoll")
+	eprc, err := ep.SyscallConn()
+	if err != nil {
+		unix.Close(wakefd)
+		ep.Close()
+		return nil, fmt.Errorf("netpoll: epoll descriptor: %w", err)
+	}
+	p := &Poller{epfd: epfd, ep: ep, eprc: eprc, wakefd: wakefd, done: make(chan struct{})}
 	go p.loop()
 	return p, nil
 }
@@ -178,11 +199,8 @@ func (p *Poller) loop() {
 	defer close(p.done)
 	events := make([]unix.EpollEvent, 256)
 	for {
-		n, err := unix.EpollWait(p.epfd, events, -1)
+		n, err := p.wait(events)
 		if err != nil {
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
 			fmt.Fprintf(os.Stderr, "netpoll: epoll_wait: %v\n", err)
 			return
 		}
@@ -202,6 +220,25 @@ func (p *Poller) loop() {
 	}
 }
 
+// wait returns the next events, parked in Go's network poller (holding
+// no thread and no processor) while there are none.
+func (p *Poller) wait(events []unix.EpollEvent) (n int, err error) {
+	var werr error
+	rerr := p.eprc.Read(func(fd uintptr) bool {
+		for {
+			n, werr = unix.EpollWait(int(fd), events, 0)
+			if !errors.Is(werr, unix.EINTR) {
+				break
+			}
+		}
+		return n > 0 || werr != nil // nothing yet: wait until epfd is readable
+	})
+	if rerr != nil {
+		return 0, rerr
+	}
+	return n, werr
+}
+
 // Close stops the Poller's goroutine and releases epoll. Registered
 // connections are not closed; their callbacks are no longer called.
 func (p *Poller) Close() error {
@@ -218,5 +255,5 @@ func (p *Poller) Close() error {
 	}
 	<-p.done
 	unix.Close(p.wakefd)
-	return unix.Close(p.epfd)
+	return p.ep.Close()
 }
