@@ -4,8 +4,8 @@ package server
 
 import "runtime"
 
-// pollGate is Linux's; elsewhere a pass is a plain yield (the writers are
-// not used there: connections are written by blocking goroutines).
+// pollGate is Linux's; elsewhere a pass is a plain yield (and the writers
+// are not used: connections are written by blocking goroutines).
 type pollGate struct{}
 
 func newPollGate() (*pollGate, error) { return &pollGate{}, nil }

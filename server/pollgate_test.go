@@ -5,6 +5,7 @@ package server
 import (
 	"net"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 )
@@ -65,4 +66,24 @@ func TestPollGateLetsTheNetworkIn(t *testing.T) {
 			t.Fatalf("round %d: the reader saw its byte after %d passes through the gate; want at most 3", round, at)
 		}
 	}
+}
+
+// Every goroutine waiting at the gate goes through with the same poll, and
+// a closed gate lets everyone through.
+func TestPollGateReleasesEveryWaiter(t *testing.T) {
+	g, err := newPollGate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 200 {
+				g.pass()
+			}
+		})
+	}
+	wg.Wait()
+	g.close()
+	g.pass() // closed: returns at once
 }

@@ -84,7 +84,10 @@ type Server struct {
 	// poller wakes parked sessions; nil where unsupported or disabled.
 	poller *netpoll.Poller
 	// writers write the outboxes; nextWriter deals connections out to them.
-	writers    *writers
+	writers *writers
+	// gate is where writers and busy read turns let the network in; nil
+	// when it could not be made (they then yield with Gosched).
+	gate       *pollGate
 	nextWriter atomic.Uint32
 
 	trimStop chan struct{} // ends trim; nil when DisableMemoryTrim
@@ -144,7 +147,11 @@ func New(cfg Config) (*Server, error) {
 			s.poller = nil
 		}
 	}
-	s.writers = newWriters(s.log)
+	if s.gate, err = newPollGate(); err != nil {
+		s.log.Warn("busy writers and readers yield without polling the network: requests may wait for a write pass", "err", err)
+		s.gate = nil
+	}
+	s.writers = newWriters(s.gate)
 	if !cfg.DisableMemoryTrim {
 		s.trimStop, s.trimDone = make(chan struct{}), make(chan struct{})
 		go s.trim()
@@ -404,6 +411,9 @@ func (s *Server) watch(conn net.Conn, wake func()) *netpoll.Handle {
 // closeIO stops the writers and the poller, once no session is left.
 func (s *Server) closeIO() {
 	s.writers.close()
+	if s.gate != nil {
+		s.gate.close()
+	}
 	if s.poller != nil {
 		if err := s.poller.Close(); err != nil {
 			s.log.Warn("closing the poller", "err", err)

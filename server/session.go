@@ -250,6 +250,7 @@ func (s *session) read() (parked bool) {
 		s.br = getReader(s.source())
 		s.rd.Reset(s.br)
 	}
+	sliceEnd := monotonic() + int64(busySlice)
 	for {
 		op, payload, err := s.rd.ReadMessage()
 		if err != nil {
@@ -301,6 +302,13 @@ func (s *session) read() (parked bool) {
 		}
 		if s.park() {
 			return true
+		}
+		if gate := s.srv.gate; gate != nil && monotonic() >= sliceEnd {
+			// A client that sends without pause (a PUBLISH flood to
+			// thousands of subscribers) would keep the CPU as long as it
+			// sends; let the others in.
+			gate.pass()
+			sliceEnd = monotonic() + int64(busySlice)
 		}
 	}
 }

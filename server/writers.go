@@ -1,7 +1,6 @@
 package server
 
 import (
-	"log/slog"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -18,11 +17,13 @@ type tryWriter interface {
 	tryWritev(scratch *writevScratch, bufs [][]byte) (int, error)
 }
 
-// writerSlice is how long a writer writes before it lets everything else
-// run: the readers, the HTTP API, the broker's and the push handlers'
-// consumers. It bounds how long a request waits, unread, behind a write
-// pass over thousands of sockets (about 4.5 µs each on loopback).
-var writerSlice = 500 * time.Microsecond
+// busySlice is how long a writer writes, or a read turn handles one
+// client's messages, before it lets everything else run: the other
+// readers, the HTTP API, the broker's and the push handlers' consumers. It
+// bounds how long a request waits, unread, behind a write pass over
+// thousands of sockets (about 4.5 µs each on loopback) or behind a client
+// that floods PUBLISH to thousands of subscribers.
+const busySlice = 500 * time.Microsecond
 
 // maxIovecs is how many frames one vectored write takes (Linux's
 // IOV_MAX).
@@ -40,14 +41,14 @@ type writers struct {
 // writer is one writing goroutine and its queues of ready outboxes.
 //
 // A writer never blocks, so on its own it would keep its CPU for a whole
-// pass; every writerSlice it passes its poll gate instead, which lets
+// pass; every busySlice it passes the server's poll gate instead, which lets
 // every runnable goroutine run and Go's network poller see what arrived
 // meanwhile. Outboxes whose first frame answers their own client (a PONG,
 // a CALLRESULT, a CLOSE) wait in answers, which the writer serves before
 // the next outbox of its pass, so a client that waits for its answer
 // never waits for a fan-out to thousands of others.
 type writer struct {
-	gate *pollGate // nil: slices end with runtime.Gosched
+	gate *pollGate // the server's; nil: slices end with runtime.Gosched
 
 	mu         sync.Mutex
 	ready      []*outbox
@@ -57,17 +58,13 @@ type writer struct {
 	scratch    writevScratch
 }
 
-func newWriters(log *slog.Logger) *writers {
+// newWriters starts one writer per CPU; gate, when not nil, is where they
+// end their slices.
+func newWriters(gate *pollGate) *writers {
 	n := runtime.GOMAXPROCS(0)
 	w := &writers{stop: make(chan struct{})}
 	for range n {
-		wr := &writer{wake: make(chan struct{}, 1)}
-		gate, err := newPollGate()
-		if err != nil {
-			log.Warn("writers yield without polling the network: requests may wait for a write pass", "err", err)
-		} else {
-			wr.gate = gate
-		}
+		wr := &writer{wake: make(chan struct{}, 1), gate: gate}
 		w.ws = append(w.ws, wr)
 		w.done.Go(func() { wr.run(w.stop) })
 	}
@@ -78,6 +75,9 @@ func newWriters(log *slog.Logger) *writers {
 // frame answers its own client.
 func (w *writers) add(o *outbox, answer bool) {
 	wr := w.ws[o.writer%uint32(len(w.ws))]
+	if f := observeAdd.Load(); f != nil {
+		(*f)(wr, o)
+	}
 	wr.mu.Lock()
 	if answer {
 		wr.answers = append(wr.answers, o)
@@ -100,11 +100,6 @@ func (w *writers) add(o *outbox, answer bool) {
 func (w *writers) close() {
 	close(w.stop)
 	w.done.Wait()
-	for _, wr := range w.ws {
-		if wr.gate != nil {
-			wr.gate.close()
-		}
-	}
 }
 
 func (wr *writer) run(stop chan struct{}) {
@@ -115,7 +110,7 @@ func (wr *writer) run(stop chan struct{}) {
 			return
 		case <-wr.wake:
 		}
-		sliceEnd := monotonic() + int64(writerSlice)
+		sliceEnd := monotonic() + int64(busySlice)
 		for {
 			wr.mu.Lock()
 			turn, wr.ready = wr.ready, turn[:0]
@@ -131,7 +126,7 @@ func (wr *writer) run(stop chan struct{}) {
 				}
 				if now := monotonic(); now >= sliceEnd {
 					wr.yield()
-					sliceEnd = monotonic() + int64(writerSlice)
+					sliceEnd = monotonic() + int64(busySlice)
 				}
 				wr.serve(o)
 				turn[i] = nil
@@ -170,9 +165,9 @@ func (wr *writer) serve(o *outbox) {
 	}
 }
 
-// observeServe, when a test sets it, sees every outbox a writer serves,
-// in order.
-var observeServe atomic.Pointer[func(*writer, *outbox)]
+// observeServe and observeAdd, when a test sets them, see every outbox a
+// writer serves, in order, and every outbox handed to a writer.
+var observeServe, observeAdd atomic.Pointer[func(*writer, *outbox)]
 
 // yield ends a slice: through the poll gate, so that the network is polled
 // too, or with a plain Gosched without one.
