@@ -43,24 +43,47 @@ YAML
 	url=ws://127.0.0.1:$p/
 }
 
-# run CFG JQ ARGS...: runs bench RUNS times and prints the median of the
-# jq expression over the JSON summaries (a run with loss counts as 0).
-run() {
-	local cfg=$1 expr=$2
-	shift 2
-	local vals=()
+# runs CFG ARGS...: runs bench RUNS times; outs holds the JSON summaries.
+outs=()
+runs() {
+	local cfg=$1
+	shift
+	outs=()
 	for _ in $(seq "$RUNS"); do
-		local out
-		out=$(taskset -c 1 "$bin" bench -c "$cfg" --quiet --json - "$@" 2>/dev/null || true)
+		outs+=("$(taskset -c 1 "$bin" bench -c "$cfg" --quiet --json - "$@" 2>/dev/null || true)")
+	done
+}
+
+# median JQ: the median of the jq expression over outs (a run with loss
+# counts as 0).
+median() {
+	local expr=$1 vals=()
+	for out in "${outs[@]}"; do
 		vals+=("$(jq -r "if .ok then ($expr) else 0 end" <<<"$out")")
 	done
 	printf '%s\n' "${vals[@]}" | sort -g | awk '{v[NR]=$1} END {printf "%.0f (runs: %d)\n", v[int((NR+1)/2)], NR}'
 }
 
+# run CFG JQ ARGS...: runs bench RUNS times and prints the median of the
+# jq expression over the JSON summaries.
+run() {
+	local cfg=$1 expr=$2
+	shift 2
+	runs "$cfg" "$@"
+	median "$expr"
+}
+
 serve mem ""
 mem=$cfg
 echo "burst, 2000 subscribers x 300 messages, WAMP publisher (deliveries/s): $(run "$mem" .delivery.per_sec --conns 2000 --messages 300)"
-echo "burst, HTTP API, 1 request in flight (deliveries/s): $(run "$mem" .delivery.per_sec --via http --publishers 1 --conns 2000 --messages 300)"
+runs "$mem" --via http --publishers 1 --conns 2000 --messages 300
+echo "burst, HTTP API, 1 request in flight (deliveries/s): $(median .delivery.per_sec)"
+echo "  its API response time as the publisher sees it, p50 (us): $(median .publish.latency_us.p50)"
+echo "  its API response time as the publisher sees it, p99 (us): $(median .publish.latency_us.p99)"
+runs "$mem" --ack --publishers 1 --conns 2000 --messages 300
+echo "burst, WAMP publisher waiting for each PUBLISH to be acknowledged (deliveries/s): $(median .delivery.per_sec)"
+echo "  its acknowledgement time, p50 (us): $(median .publish.latency_us.p50)"
+echo "  its acknowledgement time, p99 (us): $(median .publish.latency_us.p99)"
 echo "burst, HTTP API, 4 requests in flight (deliveries/s): $(run "$mem" .delivery.per_sec --via http --publishers 4 --conns 2000 --messages 300)"
 echo "latency, 200 subscribers at 200 msg/s, p99 (us): $(run "$mem" .latency_us.p99 --conns 200 --messages 1000 --rate 200)"
 echo "latency, 200 subscribers at 1000 msg/s, p99 (us): $(run "$mem" .latency_us.p99 --conns 200 --messages 3000 --rate 1000)"
@@ -82,6 +105,9 @@ if [ -z "$SKIP_SERVICES" ]; then
   amqp: { host: 127.0.0.1, login: guest, password: guest, queue_name: $q, exchange_name: $q, routing_key: $q }"
 	amqp=$cfg
 	echo "AMQP to 1 subscriber, publisher confirms (messages/s): $(run "$amqp" .publish.per_sec --via amqp --conns 1 --messages 80000)"
+	serve amqp1 "pushers:
+  amqp: { host: 127.0.0.1, login: guest, password: guest, queue_name: ${q}_1, exchange_name: ${q}_1, routing_key: ${q}_1, prefetch: 1, consume_delay: 0s }"
+	echo "burst through AMQP with prefetch 1, 2000 subscribers (deliveries/s): $(run "$cfg" .delivery.per_sec --via amqp --conns 2000 --messages 300)"
 	for kind in redis nats; do
 		if [ "$kind" = redis ]; then
 			b="broker: { type: redis, url: 'redis://127.0.0.1:6379/0', prefix: 'herald-perf-$RANDOM:' }"
@@ -96,4 +122,5 @@ if [ -z "$SKIP_SERVICES" ]; then
 		echo "burst across two nodes over $kind, 4 HTTP requests in flight on the other node (deliveries/s): $(run "$cfg" .delivery.per_sec --via http --publishers 4 --conns 2000 --messages 300 --publish-url "$pub")"
 	done
 	rabbitmqctl delete_queue "$q" >/dev/null 2>&1 || true
+	rabbitmqctl delete_queue "${q}_1" >/dev/null 2>&1 || true
 fi

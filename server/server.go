@@ -84,11 +84,11 @@ type Server struct {
 	// poller wakes parked sessions; nil where unsupported or disabled.
 	poller *netpoll.Poller
 	// writers write the outboxes; nextWriter deals connections out to them.
-	writers *writers
+	writers    *writers
+	nextWriter atomic.Uint32
 	// gate is where writers and busy read turns let the network in; nil
 	// when it could not be made (they then yield with Gosched).
-	gate       *pollGate
-	nextWriter atomic.Uint32
+	gate *pollGate
 
 	trimStop chan struct{} // ends trim; nil when DisableMemoryTrim
 	trimDone chan struct{}
