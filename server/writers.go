@@ -124,7 +124,7 @@ func (wr *writer) run(stop chan struct{}) {
 				if wr.hasAnswers.Load() {
 					answers = wr.serveAnswers(answers)
 				}
-				if now := monotonic(); now >= sliceEnd {
+				if monotonic() >= sliceEnd {
 					wr.yield()
 					sliceEnd = monotonic() + int64(busySlice)
 				}
