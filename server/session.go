@@ -250,9 +250,16 @@ func (s *session) read() (parked bool) {
 		s.br = getReader(s.source())
 		s.rd.Reset(s.br)
 	}
-	sliceEnd := monotonic() + int64(busySlice)
+	var sliceEnd int64
 	for {
+		// A slice counts busy time: it starts again whenever the next
+		// message has to come from the socket, where the turn may have
+		// waited (a TLS connection's turn lasts as long as it does).
+		fromSocket := s.br.Buffered() == 0
 		op, payload, err := s.rd.ReadMessage()
+		if fromSocket {
+			sliceEnd = monotonic() + int64(busySlice)
+		}
 		if err != nil {
 			var ce *ws.CloseError
 			if errors.As(err, &ce) && !s.closing.Load() {
