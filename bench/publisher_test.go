@@ -15,7 +15,6 @@ import (
 
 	"github.com/heraldws/herald/internal/ws"
 	"github.com/heraldws/herald/server"
-	"github.com/heraldws/herald/topic"
 )
 
 // The publisher latency summary: percentiles of known values, merged
@@ -122,16 +121,7 @@ func TestAckViaWAMP1(t *testing.T) {
 // With --ack, a publication the server refuses (a CALLERROR before the
 // PONG, here from a deny route) fails, and the publisher goes on.
 func TestAckRefusedViaWAMP1(t *testing.T) {
-	router, err := topic.NewRouter([]*topic.Route{
-		{Name: "bench.open", Pattern: "bench/0", Callback: "bench.open"},
-		{Name: "bench.closed", Pattern: "bench/1", Callback: "bench.closed"},
-	}, topic.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := startHerald(t, server.Config{Router: router, Handlers: map[string]server.Binding{
-		"bench.open": {Handler: server.Broadcast{}}, "bench.closed": {Handler: server.Deny{}},
-	}})
+	h := startHeraldWithDenyRoute(t)
 	sum, err := Run(t.Context(), Config{URL: h.url, Conns: 20, Topics: 2, Messages: 30, Ack: true,
 		SubscribeTimeout: 500 * time.Millisecond, Drain: 200 * time.Millisecond, MetricsURL: "off", Duration: 20 * time.Second}, nil)
 	if err != nil {

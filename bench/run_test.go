@@ -199,16 +199,7 @@ func closedPort(t *testing.T) string {
 // probe and get none of its events; the report says so and the run is
 // not OK. The other topic is untouched.
 func TestLossIsReported(t *testing.T) {
-	router, err := topic.NewRouter([]*topic.Route{
-		{Name: "bench.open", Pattern: "bench/0", Callback: "bench.open"},
-		{Name: "bench.closed", Pattern: "bench/1", Callback: "bench.closed"},
-	}, topic.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := startHerald(t, server.Config{Router: router, Handlers: map[string]server.Binding{
-		"bench.open": {Handler: server.Broadcast{}}, "bench.closed": {Handler: server.Deny{}},
-	}})
+	h := startHeraldWithDenyRoute(t)
 	sum, err := Run(t.Context(), Config{URL: h.url, Conns: 200, Topics: 2, Messages: 50,
 		SubscribeTimeout: time.Second, Drain: 300 * time.Millisecond, Duration: 20 * time.Second}, nil)
 	if err != nil {
@@ -404,4 +395,20 @@ func TestAcrossNodes(t *testing.T) {
 	if _, err := Run(t.Context(), Config{URL: subs.url, PublishURL: "ws://example.com/", Conns: 1, Topics: 1, Messages: 1}, io.Discard); err == nil || !strings.Contains(err.Error(), "publish URL") {
 		t.Fatalf("a non-loopback publish URL: %v", err)
 	}
+}
+
+// startHeraldWithDenyRoute starts a herald whose topic bench/0 is open and
+// bench/1 a deny route (every PUBLISH to it refused).
+func startHeraldWithDenyRoute(t *testing.T) *heraldServer {
+	t.Helper()
+	router, err := topic.NewRouter([]*topic.Route{
+		{Name: "bench.open", Pattern: "bench/0", Callback: "bench.open"},
+		{Name: "bench.closed", Pattern: "bench/1", Callback: "bench.closed"},
+	}, topic.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startHerald(t, server.Config{Router: router, Handlers: map[string]server.Binding{
+		"bench.open": {Handler: server.Broadcast{}}, "bench.closed": {Handler: server.Deny{}},
+	}})
 }

@@ -189,25 +189,7 @@ func TestAPIAnswersDuringAWritePass(t *testing.T) {
 		subs[i].subscribe("pass")
 	}
 	waitFor(t, "subscriptions", func() bool { return ts.hub.count("pass") == subscribers })
-	client := &http.Client{Transport: &http.Transport{}}
-	defer client.CloseIdleConnections()
-	post := func() {
-		t.Helper()
-		req, err := http.NewRequest("POST", "http://"+ts.addr+"/api/publish", strings.NewReader(`{"topic":"elsewhere","data":1}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("X-API-Key", "k3y")
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("POST /api/publish: %s", resp.Status)
-		}
-	}
+	post := keepAlivePublisher(t, ts.addr)
 	post() // the keep-alive connection waits for the next request
 
 	var served atomic.Int64
@@ -237,25 +219,7 @@ func TestAPIAnswersDuringAPublishFlood(t *testing.T) {
 		dial(t, ts.addr).subscribe("flood")
 	}
 	waitFor(t, "subscriptions", func() bool { return ts.hub.count("flood") == subscribers })
-	client := &http.Client{Transport: &http.Transport{}}
-	defer client.CloseIdleConnections()
-	post := func() {
-		t.Helper()
-		req, err := http.NewRequest("POST", "http://"+ts.addr+"/api/publish", strings.NewReader(`{"topic":"elsewhere","data":1}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("X-API-Key", "k3y")
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("POST /api/publish: %s", resp.Status)
-		}
-	}
+	post := keepAlivePublisher(t, ts.addr)
 	post()
 	flooder := dial(t, ts.addr)
 	var key [4]byte
@@ -273,5 +237,30 @@ func TestAPIAnswersDuringAPublishFlood(t *testing.T) {
 	waitFor(t, "the whole flood", func() bool { return testutil.ToFloat64(ts.metrics.messagesIn)-before == flood })
 	if handled >= flood*3/4 {
 		t.Fatalf("the API answered after %.0f of %d flooded messages; want it answered during the flood", handled, flood)
+	}
+}
+
+// keepAlivePublisher returns a function that posts a publication to a
+// topic nobody subscribes to over one keep-alive connection (API key
+// k3y), failing the test unless it is answered 200.
+func keepAlivePublisher(t *testing.T, addr string) func() {
+	client := &http.Client{Transport: &http.Transport{}}
+	t.Cleanup(client.CloseIdleConnections)
+	return func() {
+		t.Helper()
+		req, err := http.NewRequest("POST", "http://"+addr+"/api/publish", strings.NewReader(`{"topic":"elsewhere","data":1}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-API-Key", "k3y")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST /api/publish: %s", resp.Status)
+		}
 	}
 }
