@@ -60,6 +60,7 @@ type wampPublisher struct {
 	id      int
 	h       *histogram
 	conn    net.Conn
+	stamps  *stampedConn // conn, with Config.Ack
 	fr      frameReader
 	wmu     sync.Mutex // serializes writes with the reader's PONGs
 	out     []byte
@@ -82,11 +83,12 @@ type wampPublisher struct {
 
 // ackAnswer is what answered an acknowledged publication: its request
 // number, the Unix time in nanoseconds of the read that brought the
-// answer, and nil or why the server refused the publication.
+// answer and the kernel's receive time of its bytes, and nil or why the
+// server refused the publication.
 type ackAnswer struct {
-	req uint64
-	at  int64
-	err error
+	req      uint64
+	at, recv int64
+	err      error
 }
 
 // kill marks the connection dead with err, the first time; it reports
@@ -108,11 +110,12 @@ func (r *runner) newWAMPPublisher(ctx context.Context, id int) (*wampPublisher, 
 		p.timer = time.NewTimer(time.Hour)
 		p.timer.Stop()
 	}
-	conn, err := r.open(ctx, r.pt, r.pt.sources[id%len(r.pt.sources)], &p.fr)
+	conn, err := r.open(ctx, r.pt, r.pt.sources[id%len(r.pt.sources)], &p.fr, p.ack)
 	if err != nil {
 		return nil, fmt.Errorf("publisher %d: %w", id, err)
 	}
 	p.conn = conn
+	p.stamps, _ = conn.(*stampedConn)
 	go p.readLoop()
 	return p, nil
 }
@@ -153,7 +156,8 @@ func (p *wampPublisher) publishAcked(ctx context.Context, topic int, probe bool,
 	p.awaiting.Store(req)
 	defer p.awaiting.Store(0)
 	p.wmu.Lock()
-	p.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	sent := time.Now()
+	p.conn.SetWriteDeadline(sent.Add(writeTimeout))
 	_, err := p.conn.Write(p.out)
 	p.wmu.Unlock()
 	p.out = p.out[:0]
@@ -171,12 +175,14 @@ func (p *wampPublisher) publishAcked(ctx context.Context, topic int, probe bool,
 			if a.req != req {
 				continue
 			}
+			p.r.answered(p.id, probe, sent.UnixNano(), a.recv)
 			p.r.published(p.h, topic, probe, start, a.at, a.err)
 			return nil
 		case <-p.done:
 			select {
 			case a := <-p.acks: // answered just before the connection ended
 				if a.req == req {
+					p.r.answered(p.id, probe, sent.UnixNano(), a.recv)
 					p.r.published(p.h, topic, probe, start, a.at, a.err)
 					return nil
 				}
@@ -203,7 +209,7 @@ func (p *wampPublisher) answer(req uint64, err error) bool {
 		return false
 	}
 	select {
-	case p.acks <- ackAnswer{req: req, at: p.fr.now, err: err}:
+	case p.acks <- ackAnswer{req: req, at: p.fr.now, recv: p.stamps.recvAt.Load(), err: err}:
 	default:
 	}
 	return true
@@ -312,28 +318,47 @@ func (p *wampPublisher) close() {
 // ---- HTTP ----------------------------------------------------------------
 
 // httpPublisher posts each event to herald's /api/publish and waits for
-// the answer.
+// the answer, over its own keep-alive connection.
 type httpPublisher struct {
 	r      *runner
+	id     int
 	h      *histogram
 	client *http.Client
 	url    string
 	body   []byte
+	// conn is the client's connection, to time the server's answers.
+	conn atomic.Pointer[stampedConn]
 }
 
-// newHTTPClient returns the client every HTTP publisher shares: keep-alive
-// connections from the first source address, one per publisher.
-func (r *runner) newHTTPClient() *http.Client {
+// newHTTPPublisher returns HTTP publisher id, with a client of its own
+// that keeps one connection from the first source address.
+func (r *runner) newHTTPPublisher(id int) *httpPublisher {
+	p := &httpPublisher{r: r, id: id, h: &r.pubHists[id], url: r.pt.httpBase + "/api/publish"}
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: r.pt.sources[0]}, Timeout: r.cfg.ConnectTimeout}
-	return &http.Client{
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		sc, err := stampConn(conn)
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
+		sc.markRequest() // dialed for the request being sent
+		p.conn.Store(sc)
+		return sc, nil
+	}
+	p.client = &http.Client{
 		Timeout: 30 * time.Second,
 		Transport: &http.Transport{
-			DialContext:         d.DialContext,
-			MaxIdleConnsPerHost: r.cfg.Publishers + 1,
-			MaxConnsPerHost:     r.cfg.Publishers + 1,
+			DialContext:         dial,
+			MaxIdleConnsPerHost: 1,
+			MaxConnsPerHost:     1,
 			DisableCompression:  true,
 		},
 	}
+	return p
 }
 
 func (p *httpPublisher) publish(ctx context.Context, topic int, probe bool, event []byte, start int64) error {
@@ -342,9 +367,19 @@ func (p *httpPublisher) publish(ctx context.Context, topic int, probe bool, even
 	p.body = append(p.body, `,"data":`...)
 	p.body = append(p.body, event...)
 	p.body = append(p.body, '}')
-	err := p.post(ctx)
+	if c := p.conn.Load(); c != nil {
+		c.markRequest()
+	}
+	answered, err := p.post(ctx)
 	if err != nil && ctx.Err() != nil {
 		return ctx.Err()
+	}
+	if c := p.conn.Load(); answered && c != nil {
+		// Sent no earlier than this call began: the send time is this
+		// request's, not an earlier one's on a connection since replaced.
+		if sent := c.sentAt.Load(); sent >= start {
+			p.r.answered(p.id, probe, sent, c.recvAt.Load())
+		}
 	}
 	// The API's own response time as the client sees it: from building
 	// the request to the answer's body read.
@@ -352,24 +387,29 @@ func (p *httpPublisher) publish(ctx context.Context, topic int, probe bool, even
 	return nil
 }
 
-func (p *httpPublisher) post(ctx context.Context) error {
+// post sends p.body and reads the answer; answered reports whether the
+// server answered (any status).
+func (p *httpPublisher) post(ctx context.Context) (answered bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(p.body))
 	if err != nil {
-		return err
+		return false, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-API-Key", p.r.cfg.APIKey)
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("POST %s: %w", p.url, err)
+		return false, fmt.Errorf("POST %s: %w", p.url, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusOK {
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return nil
+		_, err := io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		if err != nil {
+			return false, fmt.Errorf("POST %s: reading the answer: %w", p.url, err)
+		}
+		return true, nil
 	}
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	return fmt.Errorf("POST %s: %s: %s", p.url, resp.Status, bytes.TrimSpace(answer))
+	return true, fmt.Errorf("POST %s: %s: %s", p.url, resp.Status, bytes.TrimSpace(answer))
 }
 
 func (p *httpPublisher) flush(context.Context) error { return nil }

@@ -74,6 +74,9 @@ func TestPublisherLatencySummary(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, text.String())
 		}
 	}
+	if strings.Contains(text.String(), "answers:") {
+		t.Errorf("an answers line without answer times:\n%s", text.String())
+	}
 }
 
 // Via HTTP, one publisher: each publication's latency is the API's
@@ -87,13 +90,20 @@ func TestPublisherLatencyViaHTTP(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkComplete(t, sum, 20, 2, 25)
-		l := sum.Publish.Latency
+		l, a := sum.Publish.Latency, sum.Publish.Response
 		if l.Count != 50 || l.P50 <= 0 || l.P50 > l.Max {
 			t.Errorf("ack %v: publisher latency %+v", ack, l)
 		}
+		// Each answer time lies inside its publication's latency: the
+		// write starts after the publish call, the kernel has the answer
+		// before the read returns it.
+		if a.Count != 50 || a.P50 <= 0 || a.Max > l.Max {
+			t.Errorf("ack %v: answer times %+v, publisher latency %+v", ack, a, l)
+		}
 		var text strings.Builder
 		sum.WriteText(&text)
-		if !strings.Contains(text.String(), "50 samples; time from publish to answered)") {
+		if !strings.Contains(text.String(), "50 samples; time from publish to answered)") ||
+			!strings.Contains(text.String(), "\nanswers:     p50 ") {
 			t.Errorf("ack %v: summary:\n%s", ack, text.String())
 		}
 	}
@@ -108,7 +118,8 @@ func TestAckViaWAMP1(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkComplete(t, sum, 50, 2, 40)
-	if p := sum.Publish; !sum.Ack || p.Sent != p.Intended || p.Latency.Count != int64(p.Intended) {
+	if p := sum.Publish; !sum.Ack || p.Sent != p.Intended || p.Latency.Count != int64(p.Intended) ||
+		p.Response.Count != int64(p.Intended) || p.Response.Max > p.Latency.Max {
 		t.Errorf("ack %v, publish %+v", sum.Ack, p)
 	}
 	var text strings.Builder
@@ -128,7 +139,7 @@ func TestAckRefusedViaWAMP1(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := sum.Publish
-	if p.Sent != 30 || p.Failed != 30 || p.Unsent != 0 || p.Refused < 30 || p.Latency.Count != 60 {
+	if p.Sent != 30 || p.Failed != 30 || p.Unsent != 0 || p.Refused < 30 || p.Latency.Count != 60 || p.Response.Count != 60 {
 		t.Errorf("publish %+v", p)
 	}
 	if d := sum.Delivery; d.Unique != 300 || d.Lost != 300 || d.LostUnpublished != 300 {

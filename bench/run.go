@@ -47,7 +47,12 @@ type runner struct {
 	topicNames []string
 	// pubHists holds each publisher's own latency histogram (publish call
 	// to outcome), written by that publisher's goroutine alone.
-	pubHists  []histogram
+	pubHists []histogram
+	// respHists holds each publisher's histogram of the server's answer
+	// times (a request's write to the kernel's receive time of its
+	// answer), for publishers that wait for answers; written by that
+	// publisher's goroutine alone.
+	respHists []histogram
 	lastPub   atomic.Int64 // Unix nanoseconds of the last outcome
 	publishAt atomic.Int64 // Unix nanoseconds of the first publication
 	phase     atomic.Value // string, for the progress line
@@ -100,6 +105,7 @@ func newRunner(cfg Config, progress io.Writer) (*runner, error) {
 		shards:    make([]shard, numShards),
 		topicSent: make([]atomic.Int64, cfg.Topics),
 		pubHists:  make([]histogram, cfg.Publishers),
+		respHists: make([]histogram, cfg.Publishers),
 		mem:       &memoryReader{pid: cfg.PID, metrics: t.metrics, client: &http.Client{Timeout: 5 * time.Second}},
 	}
 	words := (cfg.Messages + 63) / 64
@@ -255,9 +261,8 @@ func (r *runner) connectAll(ctx context.Context) error {
 func (r *runner) startPublishers(ctx context.Context) error {
 	switch r.cfg.Via {
 	case ViaHTTP:
-		client := r.newHTTPClient()
 		for i := range r.cfg.Publishers {
-			r.pubs = append(r.pubs, &httpPublisher{r: r, h: &r.pubHists[i], client: client, url: r.pt.httpBase + "/api/publish"})
+			r.pubs = append(r.pubs, r.newHTTPPublisher(i))
 		}
 	case ViaAMQP:
 		ac, err := r.dialAMQP()
@@ -465,6 +470,16 @@ func (r *runner) published(h *histogram, topic int, probe bool, start, end int64
 	r.topicSent[topic].Add(1)
 }
 
+// answered records publisher id's answer time: from sent, the start of a
+// request's write, to recv, the kernel's receive time of its answer.
+// Probes and answers without a receive time are not counted.
+func (r *runner) answered(id int, probe bool, sent, recv int64) {
+	if probe || recv == 0 || sent == 0 {
+		return
+	}
+	r.respHists[id].record(max(recv-sent, 0))
+}
+
 // drain waits for the missing deliveries, at most Drain after the last
 // publication.
 func (r *runner) drain(ctx context.Context) {
@@ -557,6 +572,11 @@ func (r *runner) summarize(sum *Summary) {
 		ph.add(&r.pubHists[i])
 	}
 	sum.Publish.Latency = ph.summary()
+	var rh histogram
+	for i := range r.respHists {
+		rh.add(&r.respHists[i])
+	}
+	sum.Publish.Response = rh.summary()
 	sum.Errors, sum.ErrorCount = r.errs.list()
 	if sum.Errors == nil {
 		sum.Errors = []string{}

@@ -59,14 +59,23 @@ func (e *closedError) Error() string {
 
 // open dials t from src, performs the WebSocket handshake and
 // reads the WELCOME (after sending HELLO in WAMP v2), leaving fr reading
-// the connection. ctx bounds it all.
-func (r *runner) open(ctx context.Context, t *target, src net.IP, fr *frameReader) (net.Conn, error) {
+// the connection. ctx bounds it all. With stamped, the connection is a
+// *stampedConn.
+func (r *runner) open(ctx context.Context, t *target, src net.IP, fr *frameReader, stamped bool) (net.Conn, error) {
 	// No TCP keepalive: a load test does not idle long enough to need it,
 	// and it saves setsockopt calls on the connect path.
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, KeepAlive: -1, Timeout: r.cfg.ConnectTimeout}
 	conn, err := d.DialContext(ctx, "tcp", t.addr)
 	if err != nil {
 		return nil, fmt.Errorf("connecting from %s: %w", src, err)
+	}
+	if stamped {
+		sc, err := stampConn(conn)
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
+		conn = sc
 	}
 	// ConnectTimeout bounds the handshake and the WELCOME; ctx's end
 	// interrupts them.
@@ -134,7 +143,7 @@ func (r *runner) welcome(conn net.Conn, fr *frameReader) error {
 // alone.
 func (r *runner) connect(ctx context.Context, i int) error {
 	s := &r.subs[i]
-	if _, err := r.open(ctx, r.t, r.t.sources[i%len(r.t.sources)], &s.fr); err != nil {
+	if _, err := r.open(ctx, r.t, r.t.sources[i%len(r.t.sources)], &s.fr, false); err != nil {
 		return err
 	}
 	s.flags.Store(fConnected)

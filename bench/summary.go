@@ -109,6 +109,14 @@ type PublishSummary struct {
 	// carried it (WAMP), its acknowledgement (WAMP with Config.Ack), the
 	// API's answer read (HTTP), RabbitMQ's confirmation seen (AMQP).
 	Latency LatencySummary `json:"latency_us"`
+	// Response is the server's own answer time, for publishers that wait
+	// for an answer (HTTP, WAMP with Config.Ack): from the start of the
+	// request's write to the kernel's receive timestamp of the answer
+	// (SO_TIMESTAMPNS on Linux; elsewhere the read's return). Unlike
+	// Latency, it leaves out the time the bench's own goroutines took to
+	// notice the answer, which on a core busy reading the deliveries can
+	// be milliseconds. Count is 0 for the other ways of publishing.
+	Response LatencySummary `json:"response_us"`
 }
 
 // PublisherLatencyEnd names what ends a publication's publisher latency
@@ -223,6 +231,9 @@ func (s *Summary) WriteText(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "publisher:   %s\n", fmtLatency(p.Latency, "; time from publish to "+PublisherLatencyEnd(s.Via, s.Ack)))
+	if p.Response.Count > 0 {
+		fmt.Fprintf(w, "answers:     %s\n", fmtLatency(p.Response, "; request written → answer received by the kernel"))
+	}
 	d := s.Delivery
 	fmt.Fprintf(w, "deliveries:  %d of expected %d in %.3f s = %.0f/s\n", d.Delivered, d.Expected, d.Seconds, d.PerSec)
 	fmt.Fprintf(w, "latency:     %s\n", fmtLatency(s.Latency, ""))
