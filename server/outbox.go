@@ -5,6 +5,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 var (
@@ -30,7 +32,8 @@ var (
 // blocking calls under WriteTimeout until the queue is empty, then returns
 // to idle.
 type outbox struct {
-	sess  *session
+	env   *outboxEnv
+	owner outboxOwner
 	conn  net.Conn
 	raw   tryWriter // nil when the connection offers no non-blocking write
 	limit int
@@ -45,6 +48,28 @@ type outbox struct {
 	closed bool          // no more pushes accepted
 	final  bool          // call finalWritten once the queue is drained
 	idle   chan struct{} // made by wait, closed when the outbox is idle
+}
+
+// outboxEnv is what the outboxes of one server share: who writes them,
+// under what timeout, and the counters of what they wrote.
+type outboxEnv struct {
+	// writers serve outboxes whose connection has a non-blocking write;
+	// nil makes every outbox write on a goroutine of its own.
+	writers *writers
+	// writeTimeout bounds each blocking write (Config.WriteTimeout).
+	writeTimeout time.Duration
+	// bytesOut and messagesOut count what reached the kernel.
+	bytesOut, messagesOut prometheus.Counter
+}
+
+// outboxOwner is the connection an outbox writes for, told about the
+// ends of its writing.
+type outboxOwner interface {
+	// finalWritten runs once the final frame (see pushFinal) is written.
+	finalWritten()
+	// writeFailed runs when a write failed; the outbox is closed and
+	// empty by then.
+	writeFailed(err error)
 }
 
 // outboxState says who writes an outbox.
@@ -143,14 +168,14 @@ func (o *outbox) wait() {
 // schedule hands a ready outbox to a writer (answer: ahead of fan-out), or
 // to a goroutine of its own when its connection has no non-blocking write.
 func (o *outbox) schedule(answer bool) {
-	if o.raw == nil || o.sess.srv.writers == nil {
+	if o.raw == nil || o.env.writers == nil {
 		o.mu.Lock()
 		o.state = outboxBlocking
 		o.mu.Unlock()
 		go o.writeBlocking(nil)
 		return
 	}
-	o.sess.srv.writers.add(o, answer)
+	o.env.writers.add(o, answer)
 }
 
 // take moves the queue into a batch for writing, or makes the outbox idle
@@ -188,7 +213,7 @@ func (o *outbox) becomeIdleLocked() {
 	}
 	o.mu.Unlock()
 	if final {
-		o.sess.finalWritten()
+		o.owner.finalWritten()
 	}
 }
 
@@ -209,7 +234,7 @@ func (o *outbox) failed(err error) {
 	clear(o.queue)
 	o.queue, o.queued = o.queue[:0], 0
 	o.becomeIdleLocked()
-	o.sess.writeFailed(err)
+	o.owner.writeFailed(err)
 }
 
 // writeSome is a writer's turn on a ready outbox: one non-blocking
@@ -222,12 +247,11 @@ func (o *outbox) writeSome(w *writer) (again bool) {
 		return false
 	}
 	frames, n, rest, err := w.writev(o.raw, batch)
-	m := o.sess.srv.metrics
 	if n > 0 {
-		m.bytesOut.Add(float64(n))
+		o.env.bytesOut.Add(float64(n))
 	}
 	if frames > 0 {
-		m.messagesOut.Add(float64(frames))
+		o.env.messagesOut.Add(float64(frames))
 	}
 	if err != nil {
 		o.recycle(batch)
@@ -281,7 +305,7 @@ func (o *outbox) writeBlocking(first [][]byte) {
 // copied into one buffer so they leave in as few records as possible.
 func (o *outbox) writeAll(batch [][]byte) error {
 	conn := o.conn
-	if err := conn.SetWriteDeadline(time.Now().Add(o.sess.srv.cfg.WriteTimeout)); err != nil {
+	if err := conn.SetWriteDeadline(time.Now().Add(o.env.writeTimeout)); err != nil {
 		return err
 	}
 	var n int
@@ -305,12 +329,11 @@ func (o *outbox) writeAll(batch [][]byte) error {
 		}
 		n, err = conn.Write(buf)
 	}
-	m := o.sess.srv.metrics
-	m.bytesOut.Add(float64(n))
+	o.env.bytesOut.Add(float64(n))
 	if err != nil {
 		return err
 	}
-	m.messagesOut.Add(float64(len(batch)))
+	o.env.messagesOut.Add(float64(len(batch)))
 	return nil
 }
 

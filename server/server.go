@@ -83,8 +83,9 @@ type Server struct {
 
 	// poller wakes parked sessions; nil where unsupported or disabled.
 	poller *netpoll.Poller
-	// writers write the outboxes; nextWriter deals connections out to them.
-	writers    *writers
+	// outboxes is what every session's outbox shares, the writers among
+	// it; nextWriter deals connections out to the writers.
+	outboxes   outboxEnv
 	nextWriter atomic.Uint32
 	// gate is where writers and busy read turns let the network in; nil
 	// when it could not be made (they then yield with Gosched).
@@ -151,7 +152,7 @@ func New(cfg Config) (*Server, error) {
 		s.log.Warn("busy writers and readers yield without polling the network: requests may wait for a write pass", "err", err)
 		s.gate = nil
 	}
-	s.writers = newWriters(s.gate)
+	s.outboxes = outboxEnv{writers: newWriters(s.gate), writeTimeout: cfg.WriteTimeout, bytesOut: s.metrics.bytesOut, messagesOut: s.metrics.messagesOut}
 	if !cfg.DisableMemoryTrim {
 		s.trimStop, s.trimDone = make(chan struct{}), make(chan struct{})
 		go s.trim()
@@ -410,7 +411,7 @@ func (s *Server) watch(conn net.Conn, wake func()) *netpoll.Handle {
 
 // closeIO stops the writers and the poller, once no session is left.
 func (s *Server) closeIO() {
-	s.writers.close()
+	s.outboxes.writers.close()
 	if s.gate != nil {
 		s.gate.close()
 	}

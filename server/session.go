@@ -100,7 +100,8 @@ func newSession(srv *Server, id string, identity Identity, conn net.Conn, pre []
 	s.rd.MaxMessage = srv.cfg.MaxMessageSize
 	s.prefixes.Mode = srv.cfg.PrefixMode
 	s.out = outbox{
-		sess:   s,
+		env:    &srv.outboxes,
+		owner:  s,
 		conn:   conn,
 		raw:    tryWriterOf(conn),
 		limit:  srv.cfg.MaxQueueSize,
