@@ -20,13 +20,13 @@ var (
 )
 
 // OnPublish implements PublishHandler.
-func (Broadcast) OnPublish(_ context.Context, _ Session, t *Topic, p *PublishEvent) error {
-	return t.Relay(p.Event, p.Exclude, p.Eligible)
+func (Broadcast) OnPublish(ctx context.Context, _ Session, t *Topic, p *PublishEvent) error {
+	return t.Relay(ctx, p.Event, p.Exclude, p.Eligible)
 }
 
 // OnPush implements PushHandler.
-func (Broadcast) OnPush(_ context.Context, t *Topic, p *PushEvent) error {
-	return t.Broadcast(p.Data, p.Exclude, p.Eligible)
+func (Broadcast) OnPush(ctx context.Context, t *Topic, p *PushEvent) error {
+	return t.Broadcast(ctx, p.Data, p.Exclude, p.Eligible)
 }
 
 // Secured is the built-in handler "secured", Oro's SecuredTopic (and, with

@@ -113,10 +113,11 @@ type Topic struct {
 
 // Broadcast sends event to the topic's subscribers on every node, skipping
 // the session ids in exclude and, when eligible is not empty, everyone not
-// in it. An error (wrapping broker.ErrUnavailable while the broker is
-// down) means nobody was sent the event.
-func (t *Topic) Broadcast(event json.RawMessage, exclude, eligible []string) error {
-	return t.srv.Publish(context.Background(), Publication{Topic: t.Name, Event: event, Exclude: exclude, Eligible: eligible})
+// in it. ctx bounds the wait for the broker (a handler passes the one it
+// was given). An error (wrapping broker.ErrUnavailable while the broker
+// is down, or ctx's error) means nobody was sent the event.
+func (t *Topic) Broadcast(ctx context.Context, event json.RawMessage, exclude, eligible []string) error {
+	return t.srv.Publish(ctx, Publication{Topic: t.Name, Event: event, Exclude: exclude, Eligible: eligible})
 }
 
 // Relay is Broadcast for a publication that owes nobody an answer, such
@@ -125,8 +126,8 @@ func (t *Topic) Broadcast(event json.RawMessage, exclude, eligible []string) err
 // broker's server to confirm it (see broker.Pipeliner), so a client's
 // stream of publications is not paced by round trips. It still fails
 // while the broker is unavailable.
-func (t *Topic) Relay(event json.RawMessage, exclude, eligible []string) error {
-	return t.srv.publish(context.Background(), Publication{Topic: t.Name, Event: event, Exclude: exclude, Eligible: eligible}, false)
+func (t *Topic) Relay(ctx context.Context, event json.RawMessage, exclude, eligible []string) error {
+	return t.srv.publish(ctx, Publication{Topic: t.Name, Event: event, Exclude: exclude, Eligible: eligible}, false)
 }
 
 // BroadcastLocal sends event to the topic's subscribers on this node only

@@ -187,7 +187,7 @@ func (w *Webhook) OnPublish(ctx context.Context, s Session, t *Topic, p *Publish
 			event = resp.Payload
 		}
 	}
-	return t.Relay(event, p.Exclude, p.Eligible)
+	return t.Relay(ctx, event, p.Exclude, p.Eligible)
 }
 
 // OnPush implements PushHandler, as OnPublish.
@@ -205,7 +205,7 @@ func (w *Webhook) OnPush(ctx context.Context, t *Topic, p *PushEvent) error {
 			data = resp.Payload
 		}
 	}
-	return t.Broadcast(data, p.Exclude, p.Eligible)
+	return t.Broadcast(ctx, data, p.Exclude, p.Eligible)
 }
 
 // OnCall implements CallHandler: the answer's result, or its error.
