@@ -18,7 +18,7 @@ func TestFanoutAllocatesNothingPerSubscriber(t *testing.T) {
 	defer srv.Shutdown(t.Context())
 	sessions := make([]*session, n)
 	for i := range n {
-		sessions[i] = newSession(srv, srv.ids.next(), Identity{Anonymous: true}, &discardConn{}, nil)
+		sessions[i] = newSession(srv, srv.ids.next(), Identity{Anonymous: true}, newWAMPV1(0), &discardConn{}, nil)
 		srv.subscribe(subscription{topic: &Topic{srv: srv, Name: "alloc/topic"}, binding: openBinding}, sessions[i])
 	}
 	event := json.RawMessage(`{"seq":1}`)

@@ -53,7 +53,7 @@ func BenchmarkPublish(b *testing.B) {
 			sessions := make([]*session, n)
 			for i := range n {
 				conns[i] = &discardConn{}
-				sessions[i] = newSession(srv, srv.ids.next(), Identity{Anonymous: true}, conns[i], nil)
+				sessions[i] = newSession(srv, srv.ids.next(), Identity{Anonymous: true}, newWAMPV1(0), conns[i], nil)
 				srv.subscribe(subscription{topic: &Topic{srv: srv, Name: "bench/topic"}, binding: openBinding}, sessions[i])
 			}
 			event := json.RawMessage(`{"seq":123456,"ts":1732600000000000}`)
@@ -174,7 +174,7 @@ func BenchmarkOutboxPush(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer srv.Shutdown(b.Context())
-	s := newSession(srv, srv.ids.next(), Identity{Anonymous: true}, &discardConn{}, nil)
+	s := newSession(srv, srv.ids.next(), Identity{Anonymous: true}, newWAMPV1(0), &discardConn{}, nil)
 	frame := ws.AppendFrame(nil, ws.OpText, []byte(`[8,"t",{"seq":1}]`))
 	b.ReportAllocs()
 	for b.Loop() {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/heraldws/herald/internal/ws"
-	"github.com/heraldws/herald/wamp"
 )
 
 // Handshake failure reasons, the label values of
@@ -134,19 +133,20 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
 	buf := make([]byte, 0, 512)
 	buf = append(buf, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
 	buf = append(buf, ws.AcceptKey(key)...)
-	if headerHasToken(r.Header, "Sec-WebSocket-Protocol", wamp.V1Subprotocol) {
-		buf = append(buf, "\r\nSec-WebSocket-Protocol: wamp"...)
+	proto, subprotocol := s.negotiate(r.Header)
+	if subprotocol != "" {
+		buf = append(buf, "\r\nSec-WebSocket-Protocol: "...)
+		buf = append(buf, subprotocol...)
 	}
 	buf = append(buf, "\r\nX-Powered-By: "...)
 	buf = append(buf, s.poweredBy...)
 	buf = append(buf, "\r\n\r\n"...)
-	welcome, err := wamp.V1{}.Append(nil, &wamp.Welcome{SessionID: id, ServerIdent: s.cfg.ServerIdent})
-	if err != nil {
+	sess := newSession(s, id, identity, proto, conn, pending(brw.Reader))
+	if buf, err = proto.greeting(buf, sess); err != nil {
 		conn.Close()
-		s.log.Error("encoding WELCOME", "err", err)
+		s.log.Error("greeting a new session", "err", err)
 		return
 	}
-	buf = ws.AppendFrame(buf, ws.OpText, welcome)
 
 	// The handshake goes out before the session is registered, so nothing
 	// (a keepalive PING, an eligible-list publication) can precede it.
@@ -157,7 +157,6 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	conn.SetWriteDeadline(time.Time{})
-	sess := newSession(s, id, identity, conn, pending(brw.Reader))
 	if len(s.cfg.TrustedProxies) > 0 && r.RemoteAddr != conn.RemoteAddr().String() { // a trusted proxy named the client
 		if sess.extra == nil {
 			sess.extra = &sessionExtra{}
