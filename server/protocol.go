@@ -20,6 +20,8 @@ type protocol interface {
 	// handle acts on one text or binary message from the client. An
 	// error closes the connection (see closeOnError).
 	handle(s *session, payload []byte) error
+	// wire is the codec of the EVENTs the session receives.
+	wire() wireCodec
 }
 
 // negotiate picks the protocol for an upgrade request: WAMP v1 whatever

@@ -29,7 +29,6 @@ import (
 	"github.com/heraldws/herald/internal/netpoll"
 	"github.com/heraldws/herald/internal/shrink"
 	"github.com/heraldws/herald/internal/ws"
-	"github.com/heraldws/herald/wamp"
 )
 
 // Version is herald's version, reported in WELCOME, X-Powered-By and
@@ -278,16 +277,13 @@ func (s *Server) deliver(p broker.Publication) {
 }
 
 // fanout delivers p to the local subscribers of p.Topic and returns how
-// many were sent the event. The event is encoded and framed once; every
-// subscriber gets the same bytes. It never waits for a subscriber: one
-// whose queue is full is closed as a slow consumer.
+// many were sent the event. The event is encoded and framed once per wire
+// codec its subscribers speak; every subscriber of a codec gets the same
+// bytes. It never waits for a subscriber: one whose queue is full is
+// closed as a slow consumer.
 func (s *Server) fanout(p Publication) int {
-	frame, err := encodeFrame(wamp.V1{}, &wamp.Event{Topic: p.Topic, Event: p.Event})
-	if err != nil {
-		s.log.Error("encoding event", "topic", p.Topic, "err", err)
-		return 0
-	}
 	s.metrics.publications.Inc()
+	frames := eventFrames{p: &p}
 	excluded := newIDSet(p.Exclude)
 	delivered := 0
 	if n := len(p.Eligible); n > 0 && n <= eligibleLookupMax {
@@ -295,8 +291,10 @@ func (s *Server) fanout(p Publication) int {
 			if excluded.has(id) || contains(p.Eligible[:i], id) {
 				continue
 			}
-			if sess := s.lookup(id); sess != nil && s.hub.isSubscribed(p.Topic, sess) && sess.send(frame) {
-				delivered++
+			if sess := s.lookup(id); sess != nil && s.hub.isSubscribed(p.Topic, sess) {
+				if f := frames.frame(s, sess.wire); f != nil && sess.send(f) {
+					delivered++
+				}
 			}
 		}
 		return delivered
@@ -306,7 +304,7 @@ func (s *Server) fanout(p Publication) int {
 		if excluded.has(sess.id) || (len(p.Eligible) > 0 && !eligible.has(sess.id)) {
 			return
 		}
-		if sess.send(frame) {
+		if f := frames.frame(s, sess.wire); f != nil && sess.send(f) {
 			delivered++
 		}
 	})

@@ -47,6 +47,8 @@ type session struct {
 	out  outbox
 	// proto is the WAMP dialect spoken; set before the session starts.
 	proto protocol
+	// wire is the codec of proto's EVENTs, for fan-out.
+	wire wireCodec
 
 	identity Identity
 	// ctx, made on first use by a read turn, ends when the session does.
@@ -90,6 +92,7 @@ func newSession(srv *Server, id string, identity Identity, proto protocol, conn 
 		id:       id,
 		identity: identity,
 		proto:    proto,
+		wire:     proto.wire(),
 		conn:     conn,
 	}
 	if len(pre) > 0 {

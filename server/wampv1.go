@@ -34,6 +34,9 @@ func (p *wampV1) greeting(dst []byte, s *session) ([]byte, error) {
 	return ws.AppendFrame(dst, ws.OpText, welcome), nil
 }
 
+// wire implements protocol.
+func (p *wampV1) wire() wireCodec { return wireV1 }
+
 // handle implements protocol: it decodes and acts on one WAMP message. An
 // error closes the connection with 1007, as GosWebSocketBundle does for
 // any exception.
