@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"runtime"
 	"testing"
+	"unsafe"
 )
 
 // The fan-out path allocates per publication (the event's frame), never
@@ -45,4 +46,14 @@ func (o *outbox) isIdle() bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.state == outboxIdle
+}
+
+// A session stays within the 576-byte allocation class: the next class is
+// 640 bytes, 64 more per idle connection (the 19,000-connection memory
+// figure). State only some sessions need belongs behind a pointer
+// (sessionExtra, sessionLife) or in the protocol's own value.
+func TestSessionFitsItsSizeClass(t *testing.T) {
+	if size := unsafe.Sizeof(session{}); size > 576 {
+		t.Fatalf("a session is %d bytes, over the 576-byte size class", size)
+	}
 }

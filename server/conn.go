@@ -342,8 +342,8 @@ func (s *session) finish() {
 			h.OnUnsubscribe(s.context(), s, sub.topic)
 		}
 	}
-	if s.cancel != nil {
-		s.cancel()
+	if s.life != nil {
+		s.life.cancel()
 	}
 	s.srv.removeSession(s)
 	s.srv.sessions.Done()

@@ -47,13 +47,12 @@ type session struct {
 	out  outbox
 	// proto is the WAMP dialect spoken; set before the session starts.
 	proto protocol
-	// wire is the codec of proto's EVENTs, for fan-out.
-	wire wireCodec
 
 	identity Identity
-	// ctx, made on first use by a read turn, ends when the session does.
-	ctx    context.Context
-	cancel context.CancelFunc
+	// life, made on first use by a read turn, holds the context that ends
+	// when the session does (few sessions need one: it is a pointer, so
+	// that the others stay small).
+	life *sessionLife
 
 	mu     sync.Mutex
 	topics topicSet
@@ -67,6 +66,15 @@ type session struct {
 	closing   atomic.Bool // a CLOSE was queued or the connection dropped
 	slow      atomic.Bool // closed as a slow consumer
 	awaitPong atomic.Bool // a keepalive PING is unanswered
+	// wire is the codec of proto's EVENTs, for fan-out (here, beside the
+	// flags, it takes no word of its own).
+	wire wireCodec
+}
+
+// sessionLife is a session's context and its cancel function.
+type sessionLife struct {
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // sessionExtra is the part of a session that only some need.
@@ -118,10 +126,11 @@ func newSession(srv *Server, id string, identity Identity, proto protocol, conn 
 // context returns the session's context, which ends when it does. Only
 // read turns call it (handlers run there), one at a time.
 func (s *session) context() context.Context {
-	if s.ctx == nil {
-		s.ctx, s.cancel = context.WithCancel(context.Background())
+	if s.life == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		s.life = &sessionLife{ctx: ctx, cancel: cancel}
 	}
-	return s.ctx
+	return s.life.ctx
 }
 
 // logger returns the server's logger with the session's id and remote
