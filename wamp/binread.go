@@ -106,21 +106,28 @@ func (r *b2j) listHeader() (n int, err error) {
 		if err != nil {
 			return 0, err
 		}
-		return int(min(arg, math.MaxInt32)), nil
+		return r.listLen(arg)
 	}
 	r.i++
 	switch {
 	case c >= 0x90 && c <= 0x9f:
-		return int(c & 0x0f), nil
-	case c == 0xdc:
-		u, err := r.uintN(2)
-		return int(u), err
-	case c == 0xdd:
-		u, err := r.uintN(4)
-		return int(u), err
+		return r.listLen(uint64(c & 0x0f))
+	case c == 0xdc, c == 0xdd:
+		u, err := r.uintN(2 << (c - 0xdc))
+		if err != nil {
+			return 0, err
+		}
+		return r.listLen(u)
 	}
 	r.i--
 	return 0, r.notList()
+}
+
+func (r *b2j) listLen(n uint64) (int, error) {
+	if n > r.left() {
+		return 0, r.fail("list longer than the message")
+	}
+	return int(n), nil
 }
 
 // notList builds the error for a message that is not a list: a shape
