@@ -259,12 +259,22 @@ func (e *v2enc) str(s string) {
 	e.dst = e.f.appendString(e.dst, s)
 }
 
-// raw writes a JSON dict or list; an empty raw is written as def.
-func (e *v2enc) raw(raw json.RawMessage, field string, open byte, def string) {
+// raw writes a JSON dict (open '{') or list (open '['); an empty raw is
+// written as an empty one.
+func (e *v2enc) raw(raw json.RawMessage, field string, open byte) {
 	e.sep()
 	if len(raw) == 0 {
-		raw = json.RawMessage(def)
-	} else if firstByte(raw) != open {
+		switch {
+		case e.json:
+			e.dst = append(e.dst, open, open+2) // "{}" or "[]"
+		case open == '{':
+			e.dst = e.f.appendHeader(e.dst, hdrMap, 0)
+		default:
+			e.dst = e.f.appendHeader(e.dst, hdrArray, 0)
+		}
+		return
+	}
+	if firstByte(raw) != open {
 		what := "a dict"
 		if open == '[' {
 			what = "a list"
@@ -282,7 +292,7 @@ func (e *v2enc) raw(raw json.RawMessage, field string, open byte, def string) {
 	}
 }
 
-func (e *v2enc) dict(raw json.RawMessage, field string) { e.raw(raw, field, '{', "{}") }
+func (e *v2enc) dict(raw json.RawMessage, field string) { e.raw(raw, field, '{') }
 
 // payloadLen is the number of elements p adds to a message.
 func payloadLen(p Payload) int {
@@ -298,10 +308,10 @@ func payloadLen(p Payload) int {
 func (e *v2enc) payload(p Payload) {
 	switch payloadLen(p) {
 	case 2:
-		e.raw(p.Args, "Arguments", '[', "[]")
-		e.raw(p.Kwargs, "ArgumentsKw", '{', "{}")
+		e.raw(p.Args, "Arguments", '[')
+		e.raw(p.Kwargs, "ArgumentsKw", '{')
 	case 1:
-		e.raw(p.Args, "Arguments", '[', "[]")
+		e.raw(p.Args, "Arguments", '[')
 	}
 }
 
