@@ -18,6 +18,7 @@ type jsonError struct {
 	msg string
 }
 
+// Error implements error.
 func (e *jsonError) Error() string {
 	return "JSON: " + e.msg + " at offset " + strconv.Itoa(e.off)
 }

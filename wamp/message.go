@@ -166,7 +166,7 @@ type Publish struct {
 	Eligible []string
 	// Request (v2) is the request id, echoed in PUBLISHED or ERROR.
 	Request uint64
-	// Options (v2) is the PUBLISH.Options dict.
+	// Options (v2) is the PUBLISH.Options dict; see ParsePublishOptions.
 	Options json.RawMessage
 	// Payload (v2) is the event's arguments; PayloadOfV1 and
 	// Payload.V1Event map it to and from a v1 event.

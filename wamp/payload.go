@@ -9,8 +9,11 @@ import "encoding/json"
 // The v2 codecs write Args when either field is set (nil Args as []) and
 // Kwargs when it is set, so the zero Payload is "no payload". Decoding
 // leaves a field nil when the message did not carry it, and keeps an
-// empty [] or {} that was sent. The JSON codec copies both fields as they
-// are; the binary codecs transcode them.
+// empty [] or {} that was sent. A null in either place (nexus writes nil
+// arguments as null when it sends keyword arguments) reads as absent,
+// except a null Arguments before a dict ArgumentsKw, which reads as [].
+// The JSON codec copies both fields as they are; the binary codecs
+// transcode them.
 type Payload struct {
 	// Args is a JSON array, or nil.
 	Args json.RawMessage

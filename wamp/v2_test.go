@@ -442,7 +442,7 @@ func TestV2JSONDecodeInvalidSyntax(t *testing.T) {
 	}
 }
 
-func mustHex(t *testing.T, s string) []byte {
+func mustHex(t testing.TB, s string) []byte {
 	t.Helper()
 	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
 	if err != nil {
