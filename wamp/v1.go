@@ -52,6 +52,9 @@ var _ Codec = V1{}
 // Subprotocol implements Codec.
 func (V1) Subprotocol() string { return V1Subprotocol }
 
+// Binary implements Codec: v1 messages are JSON in text frames.
+func (V1) Binary() bool { return false }
+
 // Decode implements Codec.
 func (V1) Decode(data []byte) (Message, error) {
 	var parts []json.RawMessage
