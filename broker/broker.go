@@ -34,8 +34,16 @@ var ErrClosed = errors.New("broker: closed")
 type Publication struct {
 	// Topic is the exact topic.
 	Topic string
-	// Payload is the event as raw JSON.
+	// Payload is the event as raw JSON: WAMP v1's event, which is also the
+	// only positional argument of a WAMP v2 publication that has one.
 	Payload json.RawMessage
+	// Args (a JSON array) and Kwargs (a JSON object) carry a WAMP v2
+	// publication that one event cannot: several positional arguments,
+	// none, or keyword arguments. Payload then holds its v1 form. Both are
+	// nil for a publication Payload carries whole, so that nodes that know
+	// only Payload read it as before.
+	Args   json.RawMessage
+	Kwargs json.RawMessage
 	// Exclude and Eligible are session-id lists applied on every node.
 	Exclude  []string
 	Eligible []string
@@ -84,6 +92,8 @@ type Pipeliner interface {
 type wire struct {
 	Topic    string          `json:"t"`
 	Payload  json.RawMessage `json:"p"`
+	Args     json.RawMessage `json:"a,omitempty"`
+	Kwargs   json.RawMessage `json:"k,omitempty"`
 	Exclude  []string        `json:"x,omitempty"`
 	Eligible []string        `json:"e,omitempty"`
 	Origin   string          `json:"o,omitempty"`

@@ -47,22 +47,51 @@ func (p Payload) V1Event() json.RawMessage {
 	return json.RawMessage("null")
 }
 
+// SingleArg returns the payload's only positional argument when it is
+// exactly one and no keyword argument is set: the payloads a v1 event
+// carries whole (PayloadOfV1's). It shares memory with the payload.
+func (p Payload) SingleArg() (json.RawMessage, bool) {
+	if i := skipWS(p.Kwargs, 0); i < len(p.Kwargs) && p.Kwargs[i] == '{' {
+		if j := skipWS(p.Kwargs, i+1); j < len(p.Kwargs) && p.Kwargs[j] != '}' {
+			return nil, false
+		}
+	}
+	start, end, ok := firstElementAt(p.Args)
+	if !ok {
+		return nil, false
+	}
+	if i := skipWS(p.Args, end); i >= len(p.Args) || p.Args[i] != ']' {
+		return nil, false // more than one
+	}
+	return p.Args[start:end:end], true
+}
+
 // IsZero reports whether the payload carries neither Args nor Kwargs.
 func (p Payload) IsZero() bool { return len(p.Args) == 0 && len(p.Kwargs) == 0 }
 
 // firstElement returns the first element of the JSON array args.
 func firstElement(args []byte) ([]byte, bool) {
+	start, end, ok := firstElementAt(args)
+	if !ok {
+		return nil, false
+	}
+	return args[start:end:end], true
+}
+
+// firstElementAt returns where the first element of the JSON array args
+// starts and ends.
+func firstElementAt(args []byte) (start, end int, ok bool) {
 	i := skipWS(args, 0)
 	if i >= len(args) || args[i] != '[' {
-		return nil, false
+		return 0, 0, false
 	}
 	i = skipWS(args, i+1)
 	if i >= len(args) || args[i] == ']' {
-		return nil, false
+		return 0, 0, false
 	}
 	end, err := scanValue(args, i, 1)
 	if err != nil {
-		return nil, false
+		return 0, 0, false
 	}
-	return args[i:end:end], true
+	return i, end, true
 }

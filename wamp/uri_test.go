@@ -236,6 +236,24 @@ func TestPayloadV1Mapping(t *testing.T) {
 	if !(wamp.Payload{}).IsZero() || (wamp.Payload{Args: raw(`[]`)}).IsZero() {
 		t.Error("IsZero")
 	}
+	for _, tt := range []struct {
+		p    wamp.Payload
+		want string // "" when the payload is not a single argument
+	}{
+		{wamp.Payload{Args: raw(`[5]`)}, `5`},
+		{wamp.Payload{Args: raw(` [ {"a":[1,2]} ] `)}, `{"a":[1,2]}`},
+		{wamp.Payload{Args: raw(`[5]`), Kwargs: raw(`{ }`)}, `5`},
+		{wamp.Payload{Args: raw(`[5,6]`)}, ``},
+		{wamp.Payload{Args: raw(`[5]`), Kwargs: raw(`{"a":1}`)}, ``},
+		{wamp.Payload{Args: raw(`[]`)}, ``},
+		{wamp.Payload{Kwargs: raw(`{"a":1}`)}, ``},
+		{wamp.Payload{}, ``},
+	} {
+		got, ok := tt.p.SingleArg()
+		if ok != (tt.want != "") || string(got) != tt.want {
+			t.Errorf("SingleArg(%+v) = %s, %v; want %q", tt.p, got, ok, tt.want)
+		}
+	}
 }
 
 func TestCRA(t *testing.T) {

@@ -252,6 +252,8 @@ func (r *recorder) deliver(p broker.Publication) {
 	p = broker.Publication{
 		Topic:    p.Topic,
 		Payload:  bytes.Clone(p.Payload),
+		Args:     bytes.Clone(p.Args),
+		Kwargs:   bytes.Clone(p.Kwargs),
 		Exclude:  slices.Clone(p.Exclude),
 		Eligible: slices.Clone(p.Eligible),
 		Origin:   p.Origin,
@@ -387,6 +389,9 @@ func diff(got, want broker.Publication) string {
 	}
 	if !bytes.Equal(compact(got.Payload), compact(want.Payload)) {
 		msgs = append(msgs, fmt.Sprintf("payload %s, want %s", got.Payload, want.Payload))
+	}
+	if !bytes.Equal(compact(got.Args), compact(want.Args)) || !bytes.Equal(compact(got.Kwargs), compact(want.Kwargs)) {
+		msgs = append(msgs, fmt.Sprintf("args %s and kwargs %s, want %s and %s", got.Args, got.Kwargs, want.Args, want.Kwargs))
 	}
 	if !slices.Equal(got.Exclude, want.Exclude) {
 		msgs = append(msgs, fmt.Sprintf("exclude %q, want %q", got.Exclude, want.Exclude))
@@ -528,8 +533,8 @@ func checkOrderingNoWait(t *testing.T, c *cluster) {
 	c.expectInOrder(t, a, topic, n)
 }
 
-// checkFieldsIntact: payload, exclude and eligible lists and origin travel
-// intact, whatever they hold.
+// checkFieldsIntact: payload, WAMP v2 arguments, exclude and eligible
+// lists and origin travel intact, whatever they hold.
 func checkFieldsIntact(t *testing.T, c *cluster) {
 	topic := c.topic("fields")
 	for _, nd := range c.nodes {
@@ -541,6 +546,8 @@ func checkFieldsIntact(t *testing.T, c *cluster) {
 		{Topic: topic, Payload: json.RawMessage(`"a string"`), Exclude: []string{"only-excluded"}, Origin: "node/with.odd*chars>"},
 		{Topic: topic, Payload: json.RawMessage(`42`), Eligible: []string{"e-1", "e-2", "e-3", "ünïcödé session"}, Origin: "o"},
 		{Topic: topic, Payload: json.RawMessage(`null`)},
+		{Topic: topic, Payload: json.RawMessage(`1`), Args: json.RawMessage(`[1,"two",{"3":[]}]`), Kwargs: json.RawMessage(`{"k":"ü","n":2.5}`)},
+		{Topic: topic, Payload: json.RawMessage(`{"only":"kwargs"}`), Kwargs: json.RawMessage(`{"only":"kwargs"}`)},
 		{Topic: topic, Payload: json.RawMessage(`[` + strings.Repeat(`"0123456789abcdef",`, 4096) + `0]`), Origin: "big"},
 	}
 	a := c.nodes[0]
