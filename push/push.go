@@ -21,6 +21,7 @@ import (
 
 	"github.com/heraldws/herald/server"
 	"github.com/heraldws/herald/topic"
+	"github.com/heraldws/herald/wamp"
 )
 
 // Message is the envelope on every queue, as Gos's pushers serialize it:
@@ -130,7 +131,7 @@ func Deliver(ctx context.Context, provider string, body []byte, sink Sink) Event
 		return ev
 	}
 	ev.Topic = m.Topic
-	ev.Err = sink.Push(ctx, m.Topic, &server.PushEvent{Data: m.Data, Provider: provider})
+	ev.Err = sink.Push(ctx, m.Topic, &server.PushEvent{Payload: wamp.PayloadOfV1(m.Data), Provider: provider})
 	return ev
 }
 

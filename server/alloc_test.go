@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"github.com/heraldws/herald/wamp"
 	"runtime"
 	"testing"
 	"unsafe"
@@ -24,7 +25,7 @@ func TestFanoutAllocatesNothingPerSubscriber(t *testing.T) {
 	}
 	event := json.RawMessage(`{"seq":1}`)
 	publish := func() {
-		if got := srv.fanout(Publication{Topic: "alloc/topic", Event: event}); got != n {
+		if got := srv.fanout(Publication{Topic: "alloc/topic", Payload: wamp.PayloadOfV1(event)}); got != n {
 			t.Fatalf("delivered %d, want %d", got, n)
 		}
 		for _, s := range sessions {

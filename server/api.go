@@ -16,6 +16,7 @@ import (
 	"github.com/heraldws/herald/broker"
 	"github.com/heraldws/herald/internal/jsonerr"
 	"github.com/heraldws/herald/topic"
+	"github.com/heraldws/herald/wamp"
 )
 
 // DefaultAPIMaxBody bounds an API request body when Config.APIMaxBody is
@@ -186,7 +187,7 @@ func (s *Server) apiPublishOne(ctx context.Context, p *APIPublication) apiResult
 	if len(p.Data) == 0 {
 		return apiResult{Topic: name, Error: apiErr(http.StatusBadRequest, "bad_request", "data is required")}
 	}
-	err := s.Push(ctx, name, &PushEvent{Data: p.Data, Provider: "http", Exclude: p.Exclude, Eligible: p.Eligible})
+	err := s.Push(ctx, name, &PushEvent{Payload: wamp.PayloadOfV1(p.Data), Provider: "http", Exclude: p.Exclude, Eligible: p.Eligible})
 	switch {
 	case err == nil:
 		return apiResult{Topic: name, OK: true}
@@ -220,7 +221,7 @@ func generateErr(err error) *APIError {
 }
 
 func (s *Server) apiInfo(*http.Request, []byte) (any, *APIError) {
-	info := apiInfo{Node: s.ids.nodeID(), Version: Version, Topics: []apiTopicInfo{}, Nodes: s.nodes.list(time.Now())}
+	info := apiInfo{Node: s.ids.nodeID(), Version: Version, Topics: []apiTopicInfo{}, Nodes: s.clusterNodes(time.Now())}
 	s.mu.Lock()
 	info.Connections = len(s.byID)
 	s.mu.Unlock()

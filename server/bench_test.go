@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/heraldws/herald/wamp"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -60,7 +61,7 @@ func BenchmarkPublish(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				if got := srv.fanout(Publication{Topic: "bench/topic", Event: event}); got != n {
+				if got := srv.fanout(Publication{Topic: "bench/topic", Payload: wamp.PayloadOfV1(event)}); got != n {
 					b.Fatalf("delivered %d, want %d", got, n)
 				}
 			}
@@ -111,7 +112,7 @@ func BenchmarkPublishLoopback(b *testing.B) {
 			b.ResetTimer()
 			published := 0
 			for b.Loop() {
-				ts.fanout(Publication{Topic: "bench/topic", Event: event})
+				ts.fanout(Publication{Topic: "bench/topic", Payload: wamp.PayloadOfV1(event)})
 				published++
 			}
 			for received.Load() < int64(n*published) {

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/heraldws/herald/wamp"
 )
 
 // Broadcast is the built-in handler "broadcast", Oro's BroadcastTopic: a
@@ -21,12 +23,12 @@ var (
 
 // OnPublish implements PublishHandler.
 func (Broadcast) OnPublish(ctx context.Context, _ Session, t *Topic, p *PublishEvent) error {
-	return t.Relay(ctx, p.Event, p.Exclude, p.Eligible)
+	return t.Relay(ctx, p.Payload, p.Exclude, p.Eligible)
 }
 
 // OnPush implements PushHandler.
 func (Broadcast) OnPush(ctx context.Context, t *Topic, p *PushEvent) error {
-	return t.Broadcast(ctx, p.Data, p.Exclude, p.Eligible)
+	return t.Broadcast(ctx, p.Payload, p.Exclude, p.Eligible)
 }
 
 // Secured is the built-in handler "secured", Oro's SecuredTopic (and, with
@@ -113,7 +115,8 @@ func (h Ping) Timers(*Topic) []Timer {
 	if len(msg) == 0 {
 		msg = DefaultPingMessage
 	}
-	return []Timer{{Name: "ping", Every: interval, Func: func(t *Topic) { t.BroadcastLocal(msg, nil, nil) }}}
+	payload := wamp.PayloadOfV1(msg)
+	return []Timer{{Name: "ping", Every: interval, Func: func(t *Topic) { t.BroadcastLocal(payload, nil, nil) }}}
 }
 
 // OnPublish implements PublishHandler: publications are dropped.
@@ -150,8 +153,8 @@ func (Deny) OnPush(_ context.Context, t *Topic, _ *PushEvent) error {
 }
 
 // OnCall implements CallHandler.
-func (Deny) OnCall(_ context.Context, _ Session, t *Topic, _ json.RawMessage) (json.RawMessage, error) {
-	return nil, denied(t, "calling")
+func (Deny) OnCall(_ context.Context, _ Session, t *Topic, _ *CallEvent) (wamp.Payload, error) {
+	return wamp.Payload{}, denied(t, "calling")
 }
 
 // OroHandlers binds the callbacks of OroPlatform's websocket_routing.yml

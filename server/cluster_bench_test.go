@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/heraldws/herald/wamp"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -66,7 +67,7 @@ func BenchmarkClusterFanout(b *testing.B) {
 				})
 			}
 			event := json.RawMessage(`{"seq":123456,"ts":1732600000000000}`)
-			probe := Publication{Topic: "bench/topic", Event: event}
+			probe := Publication{Topic: "bench/topic", Payload: wamp.PayloadOfV1(event)}
 			waitFor(b, "the broker subscription", func() bool {
 				before := received.Load()
 				if err := pubNode.Publish(b.Context(), probe); err != nil {

@@ -22,7 +22,7 @@ const (
 // wireCodec.
 var eventEncoders = [numWireCodecs]func(p *Publication) ([]byte, error){
 	wireV1: func(p *Publication) ([]byte, error) {
-		return encodeFrame(wamp.V1{}, &wamp.Event{Topic: p.Topic, Event: p.Event})
+		return encodeFrame(wamp.V1{}, &wamp.Event{Topic: p.Topic, Event: p.Payload.V1Event()})
 	},
 }
 

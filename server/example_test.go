@@ -8,22 +8,24 @@ import (
 
 	"github.com/heraldws/herald/server"
 	"github.com/heraldws/herald/topic"
+	"github.com/heraldws/herald/wamp"
 )
 
 // sum answers calls to acme/sum with the sum of its numeric params, and
 // only lets authenticated users subscribe to its topics.
 type sum struct{ server.Broadcast }
 
-func (sum) OnCall(_ context.Context, _ server.Session, _ *server.Topic, params json.RawMessage) (json.RawMessage, error) {
+func (sum) OnCall(_ context.Context, _ server.Session, _ *server.Topic, c *server.CallEvent) (wamp.Payload, error) {
 	var numbers []float64
-	if err := json.Unmarshal(params, &numbers); err != nil {
-		return nil, &server.Denial{Code: 400, Reason: "acme/sum wants a list of numbers"}
+	if err := json.Unmarshal(c.Params(), &numbers); err != nil {
+		return wamp.Payload{}, &server.Denial{Code: 400, Reason: "acme/sum wants a list of numbers"}
 	}
 	total := 0.0
 	for _, n := range numbers {
 		total += n
 	}
-	return json.Marshal(total)
+	b, err := json.Marshal(total)
+	return wamp.PayloadOfV1(b), err
 }
 
 func (sum) OnSubscribe(_ context.Context, s server.Session, t *server.Topic) error {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/heraldws/herald/topic"
+	"github.com/heraldws/herald/wamp"
 )
 
 // A Handler gives topics their behaviour, as a PHP topic class did in
@@ -48,12 +49,15 @@ type PushHandler interface {
 	OnPush(ctx context.Context, t *Topic, p *PushEvent) error
 }
 
-// CallHandler answers a CALL whose procedure URI matched its route. The
-// result must be JSON; a result that is not a JSON array or object is sent
-// wrapped in a list, and null or false is an "RPC Error", as Gos does. An
-// error becomes a CALLERROR (see Denial for its code).
+// CallHandler answers a CALL whose procedure URI matched its route, from
+// a client of either WAMP version. The result is a payload (see
+// wamp.PayloadOfV1 for a handler with one value to return). A WAMP v1
+// caller gets its v1 form (Payload.V1Event) as Gos sends results: a
+// value that is not a JSON array or object is wrapped in a list, and
+// null or false is an "RPC Error". An error becomes a CALLERROR (see
+// Denial for its code).
 type CallHandler interface {
-	OnCall(ctx context.Context, s Session, t *Topic, params json.RawMessage) (json.RawMessage, error)
+	OnCall(ctx context.Context, s Session, t *Topic, c *CallEvent) (wamp.Payload, error)
 }
 
 // TimerHandler declares periodic callbacks that run while a topic has at
@@ -72,14 +76,55 @@ type Timer struct {
 
 // PublishEvent is a client's PUBLISH.
 type PublishEvent struct {
-	Event    json.RawMessage
+	// Payload is what was published: a WAMP v1 event is its only
+	// positional argument (wamp.PayloadOfV1); Payload.V1Event gives the
+	// event back.
+	Payload  wamp.Payload
 	Exclude  []string
 	Eligible []string
 }
 
+// CallEvent is a client's CALL.
+type CallEvent struct {
+	// Payload holds the call's arguments: a WAMP v1 CALL's arguments are
+	// its positional ones.
+	Payload wamp.Payload
+}
+
+// Params returns the call's arguments as GosWebSocketBundle's RPC
+// handlers get them (Ratchet's rule): the only positional argument when
+// there is exactly one and it is a JSON array or object, else the list
+// of positional arguments (keyword arguments, which v1 has not, are
+// dropped; use Payload for them).
+func (c *CallEvent) Params() json.RawMessage {
+	if arg, ok := c.Payload.SingleArg(); ok {
+		if b := firstNonSpace(arg); b == '[' || b == '{' {
+			return arg
+		}
+	}
+	if len(c.Payload.Args) == 0 {
+		return json.RawMessage("[]")
+	}
+	return c.Payload.Args
+}
+
+// firstNonSpace returns the first byte of b that is not JSON whitespace.
+func firstNonSpace(b []byte) byte {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		}
+		return c
+	}
+	return 0
+}
+
 // PushEvent is a backend's push.
 type PushEvent struct {
-	Data json.RawMessage
+	// Payload is the pushed data: the {"topic","data"} envelope's data is
+	// its only positional argument (wamp.PayloadOfV1).
+	Payload wamp.Payload
 	// Provider names the push handler it came through ("amqp", "zmq",
 	// "http"), as Gos's onPush $provider.
 	Provider string
@@ -111,13 +156,13 @@ type Topic struct {
 	Params map[string]string
 }
 
-// Broadcast sends event to the topic's subscribers on every node, skipping
-// the session ids in exclude and, when eligible is not empty, everyone not
-// in it. ctx bounds the wait for the broker (a handler passes the one it
-// was given). An error (wrapping broker.ErrUnavailable while the broker
-// is down, or ctx's error) means nobody was sent the event.
-func (t *Topic) Broadcast(ctx context.Context, event json.RawMessage, exclude, eligible []string) error {
-	return t.srv.Publish(ctx, Publication{Topic: t.Name, Event: event, Exclude: exclude, Eligible: eligible})
+// Broadcast sends payload to the topic's subscribers on every node,
+// skipping the session ids in exclude and, when eligible is not empty,
+// everyone not in it. ctx bounds the wait for the broker (a handler
+// passes the one it was given). An error (wrapping broker.ErrUnavailable
+// while the broker is down, or ctx's error) means nobody was sent it.
+func (t *Topic) Broadcast(ctx context.Context, payload wamp.Payload, exclude, eligible []string) error {
+	return t.srv.Publish(ctx, Publication{Topic: t.Name, Payload: payload, Exclude: exclude, Eligible: eligible})
 }
 
 // Relay is Broadcast for a publication that owes nobody an answer, such
@@ -126,15 +171,15 @@ func (t *Topic) Broadcast(ctx context.Context, event json.RawMessage, exclude, e
 // broker's server to confirm it (see broker.Pipeliner), so a client's
 // stream of publications is not paced by round trips. It still fails
 // while the broker is unavailable.
-func (t *Topic) Relay(ctx context.Context, event json.RawMessage, exclude, eligible []string) error {
-	return t.srv.publish(ctx, Publication{Topic: t.Name, Event: event, Exclude: exclude, Eligible: eligible}, false)
+func (t *Topic) Relay(ctx context.Context, payload wamp.Payload, exclude, eligible []string) error {
+	return t.srv.publish(ctx, Publication{Topic: t.Name, Payload: payload, Exclude: exclude, Eligible: eligible}, false)
 }
 
-// BroadcastLocal sends event to the topic's subscribers on this node only
-// (what a periodic timer wants: every node runs its own) and returns how
-// many were sent it.
-func (t *Topic) BroadcastLocal(event json.RawMessage, exclude, eligible []string) int {
-	return t.srv.fanout(Publication{Topic: t.Name, Event: event, Exclude: exclude, Eligible: eligible})
+// BroadcastLocal sends payload to the topic's subscribers on this node
+// only (what a periodic timer wants: every node runs its own) and returns
+// how many were sent it.
+func (t *Topic) BroadcastLocal(payload wamp.Payload, exclude, eligible []string) int {
+	return t.srv.fanout(Publication{Topic: t.Name, Payload: payload, Exclude: exclude, Eligible: eligible})
 }
 
 // Subscribers returns the number of subscribers of the topic on this node.

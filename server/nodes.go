@@ -45,16 +45,29 @@ type nodes struct {
 // announce publishes this node's stats to the cluster, and records them
 // locally too, so a node always lists itself.
 func (s *Server) announce() {
-	st := s.Stats()
-	info := NodeInfo{
-		Node: s.ids.nodeID(), Version: Version, Connections: st.Connections,
-		Subscriptions: st.Subscriptions, Topics: st.Topics, Instance: s.nodes.instance,
-	}
+	info := s.selfInfo()
 	s.nodes.record(info, time.Now())
 	payload, _ := json.Marshal(info)
 	ctx, cancel := context.WithTimeout(context.Background(), s.nodes.interval)
 	defer cancel()
 	s.broker.Publish(ctx, broker.Publication{Topic: nodesTopic, Payload: payload, Origin: info.Node})
+}
+
+// selfInfo is this node's announcement, with its live figures.
+func (s *Server) selfInfo() NodeInfo {
+	st := s.Stats()
+	return NodeInfo{
+		Node: s.ids.nodeID(), Version: Version, Connections: st.Connections,
+		Subscriptions: st.Subscriptions, Topics: st.Topics, Instance: s.nodes.instance,
+	}
+}
+
+// clusterNodes lists the nodes heard from recently, with this node's own
+// entry always present and current: /api/info never waits for the first
+// announcement.
+func (s *Server) clusterNodes(now time.Time) []NodeInfo {
+	s.nodes.record(s.selfInfo(), now)
+	return s.nodes.list(now)
 }
 
 // heard handles another node's announcement.

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"github.com/heraldws/herald/wamp"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ func TestPublicationsWaitForTheBrokerToSettle(t *testing.T) {
 			return fb, nil
 		},
 	})
-	p := Publication{Topic: "t", Event: []byte(`1`)}
+	p := Publication{Topic: "t", Payload: wamp.PayloadOfV1([]byte(`1`))}
 	publish := func() error { return ts.Publish(context.Background(), p) }
 	if err := publish(); err != nil {
 		t.Fatalf("before the outage: %v", err)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"github.com/heraldws/herald/wamp"
 	"io"
 	"log/slog"
 	"net"
@@ -229,7 +230,7 @@ func TestProxyProtocol(t *testing.T) {
 			p.next() // WELCOME
 			p.subscribe("pp")
 			p.expectNothing()
-			ts.Publish(context.Background(), Publication{Topic: "pp", Event: []byte(`1`)})
+			ts.Publish(context.Background(), Publication{Topic: "pp", Payload: wamp.PayloadOfV1([]byte(`1`))})
 			p.expectText(eventFrame("pp", "1"))
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -26,6 +27,9 @@ func bindings(cfg Config) (map[string]Binding, error) {
 	for name, b := range cfg.Handlers {
 		if b.Handler == nil {
 			return nil, fmt.Errorf("server: handler binding %q has no handler", name)
+		}
+		if err := checkHandlerMethods(b.Handler); err != nil {
+			return nil, fmt.Errorf("server: handler binding %q: %w", name, err)
 		}
 		out[name] = b
 	}
@@ -56,6 +60,34 @@ func bindings(cfg Config) (map[string]Binding, error) {
 		fmt.Fprintf(&b, "\n  %q, used by %s", name, strings.Join(unmapped[name], ", "))
 	}
 	return nil, errors.New(b.String())
+}
+
+// handlerMethods pairs each handler interface with the name of its method.
+var handlerMethods = []struct {
+	method string
+	iface  reflect.Type
+}{
+	{"OnSubscribe", reflect.TypeFor[SubscribeHandler]()},
+	{"OnUnsubscribe", reflect.TypeFor[UnsubscribeHandler]()},
+	{"OnPublish", reflect.TypeFor[PublishHandler]()},
+	{"OnPush", reflect.TypeFor[PushHandler]()},
+	{"OnCall", reflect.TypeFor[CallHandler]()},
+	{"Timers", reflect.TypeFor[TimerHandler]()},
+}
+
+// checkHandlerMethods refuses a handler with a method named as a handler
+// interface's but of another signature (one written for an older herald,
+// say): it would be ignored without a word, and its events go unanswered.
+func checkHandlerMethods(h Handler) error {
+	t := reflect.TypeOf(h)
+	for _, hm := range handlerMethods {
+		m, ok := t.MethodByName(hm.method)
+		if ok && !t.Implements(hm.iface) {
+			want, _ := hm.iface.MethodByName(hm.method)
+			return fmt.Errorf("%s has a method %s %v, but %s must be %v to be called; see the %s interface", t, hm.method, m.Type, hm.method, want.Type, hm.iface)
+		}
+	}
+	return nil
 }
 
 // CheckHandlers reports, as New would, every route callback of r that

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/heraldws/herald/wamp"
 	"net/http"
 	"strings"
 	"sync"
@@ -268,20 +269,21 @@ func TestAccessPolicies(t *testing.T) {
 // rpcHandler answers calls by procedure parameter, for the RPC tests.
 type rpcHandler struct{}
 
-func (rpcHandler) OnCall(_ context.Context, s Session, t *Topic, params json.RawMessage) (json.RawMessage, error) {
+func (rpcHandler) OnCall(_ context.Context, s Session, t *Topic, c *CallEvent) (wamp.Payload, error) {
 	switch t.Params["method"] {
 	case "echo":
-		return params, nil
+		return wamp.PayloadOfV1(c.Params()), nil
 	case "answer":
-		return json.RawMessage(`42`), nil
+		return wamp.PayloadOfV1(json.RawMessage(`42`)), nil
 	case "whoami":
-		return json.Marshal(map[string]any{"session": s.ID(), "route": t.RouteName()})
+		b, err := json.Marshal(map[string]any{"session": s.ID(), "route": t.RouteName()})
+		return wamp.PayloadOfV1(b), err
 	case "nothing":
-		return json.RawMessage(`null`), nil
+		return wamp.PayloadOfV1(json.RawMessage(`null`)), nil
 	case "forbidden":
-		return nil, &Denial{Code: 403, Reason: "not for you"}
+		return wamp.Payload{}, &Denial{Code: 403, Reason: "not for you"}
 	}
-	return nil, errors.New("boom")
+	return wamp.Payload{}, errors.New("boom")
 }
 
 func TestRPC(t *testing.T) {
@@ -361,18 +363,35 @@ func TestPush(t *testing.T) {
 	p.subscribe("acme/news")
 	p.sync()
 	ctx := context.Background()
-	if err := ts.Push(ctx, "acme/news", &PushEvent{Data: json.RawMessage(`{"pushed":1}`), Provider: "amqp"}); err != nil {
+	if err := ts.Push(ctx, "acme/news", &PushEvent{Payload: wamp.PayloadOfV1(json.RawMessage(`{"pushed":1}`)), Provider: "amqp"}); err != nil {
 		t.Fatalf("Push: %v", err)
 	}
 	p.expectText(eventFrame("acme/news", `{"pushed":1}`))
-	if err := ts.Push(ctx, "acme/nope", &PushEvent{Data: json.RawMessage(`1`), Provider: "amqp"}); !errors.Is(err, ErrNoRoute) {
+	if err := ts.Push(ctx, "acme/nope", &PushEvent{Payload: wamp.PayloadOfV1(json.RawMessage(`1`)), Provider: "amqp"}); !errors.Is(err, ErrNoRoute) {
 		t.Fatalf("Push to an unknown topic: %v, want ErrNoRoute", err)
 	}
-	if err := ts.Push(ctx, "oro/ping", &PushEvent{Data: json.RawMessage(`1`), Provider: "amqp"}); err == nil || !strings.Contains(err.Error(), "does not accept pushes") {
+	if err := ts.Push(ctx, "oro/ping", &PushEvent{Payload: wamp.PayloadOfV1(json.RawMessage(`1`)), Provider: "amqp"}); err == nil || !strings.Contains(err.Error(), "does not accept pushes") {
 		t.Fatalf("Push to ping: %v", err)
 	}
 	var d *Denial
-	if err := ts.Push(ctx, "acme/closed", &PushEvent{Data: json.RawMessage(`1`), Provider: "amqp"}); !errors.As(err, &d) {
+	if err := ts.Push(ctx, "acme/closed", &PushEvent{Payload: wamp.PayloadOfV1(json.RawMessage(`1`)), Provider: "amqp"}); !errors.As(err, &d) {
 		t.Fatalf("Push to a deny route: %v, want a Denial", err)
+	}
+}
+
+// oldCallHandler has OnCall with the signature of an older herald.
+type oldCallHandler struct{ Broadcast }
+
+func (oldCallHandler) OnCall(context.Context, Session, *Topic, json.RawMessage) (json.RawMessage, error) {
+	return nil, nil
+}
+
+// A handler whose OnCall (or any handler method) has the wrong signature
+// is refused at start-up, instead of being ignored.
+func TestHandlerWithAWrongSignatureIsRefused(t *testing.T) {
+	_, err := New(Config{Logger: discardLogger(), Handlers: map[string]Binding{"acme.rpc": {Handler: oldCallHandler{}}}})
+	if err == nil || !strings.Contains(err.Error(), `handler binding "acme.rpc": server.oldCallHandler has a method OnCall`) ||
+		!strings.Contains(err.Error(), "*server.CallEvent") {
+		t.Fatalf("New: %v", err)
 	}
 }

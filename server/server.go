@@ -13,7 +13,6 @@ package server
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +28,7 @@ import (
 	"github.com/heraldws/herald/internal/netpoll"
 	"github.com/heraldws/herald/internal/shrink"
 	"github.com/heraldws/herald/internal/ws"
+	"github.com/heraldws/herald/wamp"
 )
 
 // Version is herald's version, reported in WELCOME, X-Powered-By and
@@ -215,8 +215,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Publication is an event for the subscribers of one exact topic.
 type Publication struct {
 	Topic string
-	// Event is the payload as raw JSON; nil means null.
-	Event json.RawMessage
+	// Payload is what subscribers receive: WAMP v2 subscribers as it is,
+	// v1 subscribers its v1 form (Payload.V1Event). A v1 event is a
+	// payload's only positional argument (wamp.PayloadOfV1).
+	Payload wamp.Payload
 	// Exclude lists session ids that must not receive the event.
 	Exclude []string
 	// Eligible, when non-empty, lists the only session ids that may
@@ -245,7 +247,12 @@ func (s *Server) publish(ctx context.Context, p Publication, confirm bool) error
 		s.metrics.brokerFailures.Inc()
 		return fmt.Errorf("server: publishing to %q: %w: the broker is down, or back while the nodes resubscribe", p.Topic, broker.ErrUnavailable)
 	}
-	bp := broker.Publication{Topic: p.Topic, Payload: p.Event, Exclude: p.Exclude, Eligible: p.Eligible, Origin: s.ids.nodeID()}
+	bp := broker.Publication{Topic: p.Topic, Exclude: p.Exclude, Eligible: p.Eligible, Origin: s.ids.nodeID()}
+	if event, ok := p.Payload.SingleArg(); ok {
+		bp.Payload = event
+	} else {
+		bp.Payload, bp.Args, bp.Kwargs = p.Payload.V1Event(), p.Payload.Args, p.Payload.Kwargs
+	}
 	var err error
 	if pl, ok := s.broker.(broker.Pipeliner); ok && !confirm {
 		err = pl.PublishNoWait(ctx, bp)
@@ -273,7 +280,11 @@ func (s *Server) deliver(p broker.Publication) {
 		s.heard(p)
 		return
 	}
-	s.fanout(Publication{Topic: p.Topic, Event: p.Payload, Exclude: p.Exclude, Eligible: p.Eligible})
+	payload := wamp.Payload{Args: p.Args, Kwargs: p.Kwargs}
+	if payload.IsZero() {
+		payload = wamp.PayloadOfV1(p.Payload)
+	}
+	s.fanout(Publication{Topic: p.Topic, Payload: payload, Exclude: p.Exclude, Eligible: p.Eligible})
 }
 
 // fanout delivers p to the local subscribers of p.Topic and returns how

@@ -257,7 +257,7 @@ func TestEligibleOverLookupThreshold(t *testing.T) {
 	for i := range 20 {
 		exclude = append(exclude, fmt.Sprintf("x%023d", i))
 	}
-	if n := ts.fanout(Publication{Topic: "t", Event: json.RawMessage(`1`), Eligible: eligible, Exclude: exclude}); n != 1 {
+	if n := ts.fanout(Publication{Topic: "t", Payload: wamp.PayloadOfV1(json.RawMessage(`1`)), Eligible: eligible, Exclude: exclude}); n != 1 {
 		t.Fatalf("delivered %d, want 1", n)
 	}
 	if got := b.sync(); len(got) != 1 || got[0] != eventFrame("t", "1") {
@@ -473,7 +473,7 @@ func TestDisconnectLeavesExactlyItsOwnTopics(t *testing.T) {
 	if st := ts.Stats(); st.Topics != 2 || ts.hub.count("t1") != 1 || ts.hub.count("t3") != 1 || ts.hub.count("t2") != 0 {
 		t.Fatalf("after: %+v", st)
 	}
-	ts.fanout(Publication{Topic: "t1", Event: json.RawMessage(`"x"`)})
+	ts.fanout(Publication{Topic: "t1", Payload: wamp.PayloadOfV1(json.RawMessage(`"x"`))})
 	if got := b.sync(); len(got) != 1 {
 		t.Fatalf("b got %q", got)
 	}
@@ -516,7 +516,7 @@ func TestSlowConsumerIsClosed(t *testing.T) {
 		for i-received.Load() > window && !t.Failed() {
 			time.Sleep(50 * time.Microsecond)
 		}
-		ts.fanout(Publication{Topic: "t", Event: event})
+		ts.fanout(Publication{Topic: "t", Payload: wamp.PayloadOfV1(event)})
 	}
 	wg.Wait()
 	if received.Load() != total {

@@ -283,16 +283,16 @@ func (s *session) publish(name string, ev *PublishEvent) error {
 // call runs a call of procedure proc through its route's handler and
 // returns the handler's result; the error is a *refusal, or one that
 // closes the connection (an unknown procedure under the close policy).
-func (s *session) call(proc string, params json.RawMessage) (json.RawMessage, error) {
+func (s *session) call(proc string, c *CallEvent) (wamp.Payload, error) {
 	if limit := s.srv.cfg.MaxTopicLength; limit > 0 && len(proc) > limit {
 		s.srv.metrics.limitRefusals.WithLabelValues(limitTopicLength).Inc()
 		s.logger().Info("call refused: over a limit", "limit", "server."+limitTopicLength, "length", len(proc))
 		// The answer echoes no more of the URI than the limit.
-		return nil, &refusal{uri: proc[:limit], denial: &Denial{Code: 414, Reason: fmt.Sprintf("The procedure URI is longer than %d bytes.", limit)}}
+		return wamp.Payload{}, &refusal{uri: proc[:limit], denial: &Denial{Code: 414, Reason: fmt.Sprintf("The procedure URI is longer than %d bytes.", limit)}}
 	}
 	t, b, ok := s.srv.resolve(proc)
 	if !ok {
-		return nil, s.unknown(proc, "CALL")
+		return wamp.Payload{}, s.unknown(proc, "CALL")
 	}
 	h, ok := b.Handler.(CallHandler)
 	if !ok {
@@ -300,13 +300,13 @@ func (s *session) call(proc string, params json.RawMessage) (json.RawMessage, er
 		if t.Route != nil {
 			reason = fmt.Sprintf("A RPC handler for the %q route has not been registered.", t.Route.Name)
 		}
-		return nil, &refusal{uri: proc, denial: &Denial{Code: 404, Reason: reason}}
+		return wamp.Payload{}, &refusal{uri: proc, denial: &Denial{Code: 404, Reason: reason}}
 	}
-	result, err := h.OnCall(s.context(), s, t, params)
+	result, err := h.OnCall(s.context(), s, t, c)
 	if err != nil {
 		d := denialOf(err)
 		s.logger().Info("call failed", "procedure", proc, "route", t.RouteName(), "code", d.code(), "reason", d.Error())
-		return nil, &refusal{uri: proc, denial: d}
+		return wamp.Payload{}, &refusal{uri: proc, denial: d}
 	}
 	return result, nil
 }

@@ -57,7 +57,7 @@ func (p *wampV1) handle(s *session, payload []byte) error {
 		if m.ExcludeMe {
 			exclude = []string{s.id}
 		}
-		return p.answer(s, s.publish(p.prefixes.Resolve(m.Topic), &PublishEvent{Event: m.Event, Exclude: exclude, Eligible: m.Eligible}), nil)
+		return p.answer(s, s.publish(p.prefixes.Resolve(m.Topic), &PublishEvent{Payload: wamp.PayloadOfV1(m.Event), Exclude: exclude, Eligible: m.Eligible}), nil)
 	case *wamp.Call:
 		return p.call(s, m)
 	default:
@@ -87,10 +87,11 @@ func (p *wampV1) prefix(s *session, m *wamp.Prefix) error {
 // description, {"code": …}].
 func (p *wampV1) call(s *session, m *wamp.Call) error {
 	proc := p.prefixes.Resolve(m.Procedure)
-	result, err := s.call(proc, m.Params())
+	payload, err := s.call(proc, &CallEvent{Payload: v1CallPayload(m.Args)})
 	if err != nil {
 		return p.answer(s, err, m.CallID)
 	}
+	result := payload.V1Event()
 	switch r := bytes.TrimSpace(result); {
 	case len(r) == 0 || string(r) == "null" || string(r) == "false":
 		p.send(s, &wamp.CallError{CallID: m.CallID, ErrorURI: proc, Description: "RPC Error", Details: json.RawMessage(`{"code":500}`)})
@@ -100,6 +101,24 @@ func (p *wampV1) call(s *session, m *wamp.Call) error {
 	}
 	p.send(s, &wamp.CallResult{CallID: m.CallID, Result: result})
 	return nil
+}
+
+// v1CallPayload is the payload of a v1 CALL's arguments: its positional
+// arguments, in order.
+func v1CallPayload(args []json.RawMessage) wamp.Payload {
+	n := 2
+	for _, a := range args {
+		n += len(a) + 1
+	}
+	list := make([]byte, 0, n)
+	list = append(list, '[')
+	for i, a := range args {
+		if i > 0 {
+			list = append(list, ',')
+		}
+		list = append(list, a...)
+	}
+	return wamp.Payload{Args: append(list, ']')}
 }
 
 // answer tells the client of a refusal, as Gos does: a CALLERROR whose

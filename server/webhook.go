@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"slices"
 	"time"
+
+	"github.com/heraldws/herald/wamp"
 )
 
 // Webhook events, the values of WebhookRequest.Event.
@@ -174,9 +176,9 @@ func (w *Webhook) OnUnsubscribe(ctx context.Context, s Session, t *Topic) {
 // OnPublish implements PublishHandler: an allowed publication is
 // broadcast, with the payload the application returned if any.
 func (w *Webhook) OnPublish(ctx context.Context, s Session, t *Topic, p *PublishEvent) error {
-	event := p.Event
+	payload := p.Payload
 	if w.sends(WebhookPublish) {
-		resp, err := w.post(ctx, t, s, &WebhookRequest{Event: WebhookPublish, Payload: p.Event, Exclude: p.Exclude, Eligible: p.Eligible})
+		resp, err := w.post(ctx, t, s, &WebhookRequest{Event: WebhookPublish, Payload: p.Payload.V1Event(), Exclude: p.Exclude, Eligible: p.Eligible})
 		if err != nil {
 			return err
 		}
@@ -184,17 +186,17 @@ func (w *Webhook) OnPublish(ctx context.Context, s Session, t *Topic, p *Publish
 			return err
 		}
 		if resp.Payload != nil {
-			event = resp.Payload
+			payload = wamp.PayloadOfV1(resp.Payload)
 		}
 	}
-	return t.Relay(ctx, event, p.Exclude, p.Eligible)
+	return t.Relay(ctx, payload, p.Exclude, p.Eligible)
 }
 
 // OnPush implements PushHandler, as OnPublish.
 func (w *Webhook) OnPush(ctx context.Context, t *Topic, p *PushEvent) error {
-	data := p.Data
+	payload := p.Payload
 	if w.sends(WebhookPush) {
-		resp, err := w.post(ctx, t, nil, &WebhookRequest{Event: WebhookPush, Payload: p.Data, Provider: p.Provider, Exclude: p.Exclude, Eligible: p.Eligible})
+		resp, err := w.post(ctx, t, nil, &WebhookRequest{Event: WebhookPush, Payload: p.Payload.V1Event(), Provider: p.Provider, Exclude: p.Exclude, Eligible: p.Eligible})
 		if err != nil {
 			return err
 		}
@@ -202,23 +204,23 @@ func (w *Webhook) OnPush(ctx context.Context, t *Topic, p *PushEvent) error {
 			return err
 		}
 		if resp.Payload != nil {
-			data = resp.Payload
+			payload = wamp.PayloadOfV1(resp.Payload)
 		}
 	}
-	return t.Broadcast(ctx, data, p.Exclude, p.Eligible)
+	return t.Broadcast(ctx, payload, p.Exclude, p.Eligible)
 }
 
 // OnCall implements CallHandler: the answer's result, or its error.
-func (w *Webhook) OnCall(ctx context.Context, s Session, t *Topic, params json.RawMessage) (json.RawMessage, error) {
+func (w *Webhook) OnCall(ctx context.Context, s Session, t *Topic, c *CallEvent) (wamp.Payload, error) {
 	if !w.sends(WebhookCall) {
-		return nil, &Denial{Code: 404, Reason: fmt.Sprintf("A RPC handler for the %q route has not been registered.", t.RouteName())}
+		return wamp.Payload{}, &Denial{Code: 404, Reason: fmt.Sprintf("A RPC handler for the %q route has not been registered.", t.RouteName())}
 	}
-	resp, err := w.post(ctx, t, s, &WebhookRequest{Event: WebhookCall, Payload: params})
+	resp, err := w.post(ctx, t, s, &WebhookRequest{Event: WebhookCall, Payload: c.Params()})
 	if err != nil {
-		return nil, err
+		return wamp.Payload{}, err
 	}
 	if err := resp.refusal(); err != nil {
-		return nil, err
+		return wamp.Payload{}, err
 	}
 	if resp.Error != nil {
 		code := resp.Error.Code
@@ -229,9 +231,12 @@ func (w *Webhook) OnCall(ctx context.Context, s Session, t *Topic, params json.R
 		if len(resp.Error.Details) > 0 {
 			d.Details = resp.Error.Details
 		}
-		return nil, d
+		return wamp.Payload{}, d
 	}
-	return resp.Result, nil
+	if resp.Result == nil {
+		return wamp.Payload{}, nil
+	}
+	return wamp.PayloadOfV1(resp.Result), nil
 }
 
 func (r *WebhookResponse) refusal() error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"encoding/json"
+	"github.com/heraldws/herald/wamp"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -130,7 +131,7 @@ func TestWebhookHandler(t *testing.T) {
 	p.subscribe("acme/room/loud")
 	p.send(`[7,"acme/room/loud","original"]`)
 	p.expectText(eventFrame("acme/room/loud", `{"rewritten":true}`))
-	if err := ts.Push(context.Background(), "acme/room/loud", &PushEvent{Data: json.RawMessage(`"pushed"`), Provider: "amqp"}); err != nil {
+	if err := ts.Push(context.Background(), "acme/room/loud", &PushEvent{Payload: wamp.PayloadOfV1(json.RawMessage(`"pushed"`)), Provider: "amqp"}); err != nil {
 		t.Fatal(err)
 	}
 	p.expectText(eventFrame("acme/room/loud", `{"rewritten":true}`))

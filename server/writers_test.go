@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"github.com/heraldws/herald/wamp"
 	"io"
 	"net/http"
 	"runtime"
@@ -32,7 +33,7 @@ func TestWritersHandOffAFullSocket(t *testing.T) {
 	const burst = 8000 // ~8 MB: more than the socket buffers hold (4 MB send at most)
 	event := func(i int) string { return fmt.Sprintf(`"%06d %s"`, i, pad) }
 	for i := range burst {
-		ts.fanout(Publication{Topic: "full", Event: []byte(event(i))})
+		ts.fanout(Publication{Topic: "full", Payload: wamp.PayloadOfV1([]byte(event(i)))})
 	}
 	// The socket fills up and the rest waits in the outbox, written by a
 	// goroutine of its own.
@@ -57,7 +58,7 @@ func TestWritersHandOffAFullSocket(t *testing.T) {
 		return sess.out.state == outboxIdle
 	})
 	for i := burst; i < burst+10; i++ {
-		ts.fanout(Publication{Topic: "full", Event: []byte(event(i))})
+		ts.fanout(Publication{Topic: "full", Payload: wamp.PayloadOfV1([]byte(event(i)))})
 	}
 	for i := burst; i < burst+10; i++ {
 		p.expectText(eventFrame("full", event(i)))
@@ -197,7 +198,7 @@ func TestAPIAnswersDuringAWritePass(t *testing.T) {
 	observeServe.Store(&observe)
 	t.Cleanup(func() { observeServe.Store(nil) })
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	ts.fanout(Publication{Topic: "pass", Event: []byte(`"e"`)})
+	ts.fanout(Publication{Topic: "pass", Payload: wamp.PayloadOfV1([]byte(`"e"`))})
 	post()
 	at := served.Load()
 	runtime.GOMAXPROCS(2)
