@@ -47,8 +47,24 @@ type Publication struct {
 	// Exclude and Eligible are session-id lists applied on every node.
 	Exclude  []string
 	Eligible []string
+	// ExcludeAuthID, EligibleAuthID, ExcludeAuthRole and EligibleAuthRole
+	// are WAMP v2's authid and authrole lists, applied on every node.
+	ExcludeAuthID    []string
+	EligibleAuthID   []string
+	ExcludeAuthRole  []string
+	EligibleAuthRole []string
+	// Publisher, when not nil, is the publishing session disclosed to
+	// WAMP v2 subscribers.
+	Publisher *Publisher
 	// Origin is the node id of the node that published it.
 	Origin string
+}
+
+// Publisher is a publishing session disclosed to subscribers.
+type Publisher struct {
+	Session  string `json:"s"`
+	AuthID   string `json:"a,omitempty"`
+	AuthRole string `json:"r,omitempty"`
 }
 
 // Deliver receives the publications of subscribed topics. It is called
@@ -96,7 +112,13 @@ type wire struct {
 	Kwargs   json.RawMessage `json:"k,omitempty"`
 	Exclude  []string        `json:"x,omitempty"`
 	Eligible []string        `json:"e,omitempty"`
-	Origin   string          `json:"o,omitempty"`
+	// The authid and authrole lists and the publisher are WAMP v2's.
+	ExcludeAuthID    []string   `json:"xa,omitempty"`
+	EligibleAuthID   []string   `json:"ea,omitempty"`
+	ExcludeAuthRole  []string   `json:"xr,omitempty"`
+	EligibleAuthRole []string   `json:"er,omitempty"`
+	Publisher        *Publisher `json:"pub,omitempty"`
+	Origin           string     `json:"o,omitempty"`
 }
 
 // Marshal encodes p for the wire.

@@ -187,7 +187,7 @@ func (s *Server) apiPublishOne(ctx context.Context, p *APIPublication) apiResult
 	if len(p.Data) == 0 {
 		return apiResult{Topic: name, Error: apiErr(http.StatusBadRequest, "bad_request", "data is required")}
 	}
-	err := s.Push(ctx, name, &PushEvent{Payload: wamp.PayloadOfV1(p.Data), Provider: "http", Exclude: p.Exclude, Eligible: p.Eligible})
+	err := s.Push(ctx, name, &PushEvent{Payload: wamp.PayloadOfV1(p.Data), Provider: "http", Audience: Audience{Exclude: p.Exclude, Eligible: p.Eligible}})
 	switch {
 	case err == nil:
 		return apiResult{Topic: name, OK: true}

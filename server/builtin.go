@@ -23,12 +23,12 @@ var (
 
 // OnPublish implements PublishHandler.
 func (Broadcast) OnPublish(ctx context.Context, _ Session, t *Topic, p *PublishEvent) error {
-	return t.Relay(ctx, p.Payload, p.Exclude, p.Eligible)
+	return t.RelayEvent(ctx, p)
 }
 
 // OnPush implements PushHandler.
 func (Broadcast) OnPush(ctx context.Context, t *Topic, p *PushEvent) error {
-	return t.Broadcast(ctx, p.Payload, p.Exclude, p.Eligible)
+	return t.Broadcast(ctx, p.Payload, p.Audience)
 }
 
 // Secured is the built-in handler "secured", Oro's SecuredTopic (and, with
@@ -116,7 +116,7 @@ func (h Ping) Timers(*Topic) []Timer {
 		msg = DefaultPingMessage
 	}
 	payload := wamp.PayloadOfV1(msg)
-	return []Timer{{Name: "ping", Every: interval, Func: func(t *Topic) { t.BroadcastLocal(payload, nil, nil) }}}
+	return []Timer{{Name: "ping", Every: interval, Func: func(t *Topic) { t.BroadcastLocal(payload, Audience{}) }}}
 }
 
 // OnPublish implements PublishHandler: publications are dropped.

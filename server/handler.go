@@ -79,9 +79,12 @@ type PublishEvent struct {
 	// Payload is what was published: a WAMP v1 event is its only
 	// positional argument (wamp.PayloadOfV1); Payload.V1Event gives the
 	// event back.
-	Payload  wamp.Payload
-	Exclude  []string
-	Eligible []string
+	Payload wamp.Payload
+	// Audience is who the publisher asked to receive it.
+	Audience
+	// Publisher is set when the publisher asked to be disclosed to the
+	// subscribers (a WAMP v2 PUBLISH with disclose_me).
+	Publisher *Publisher
 }
 
 // CallEvent is a client's CALL.
@@ -128,16 +131,19 @@ type PushEvent struct {
 	// Provider names the push handler it came through ("amqp", "zmq",
 	// "http"), as Gos's onPush $provider.
 	Provider string
-	// Exclude and Eligible restrict the recipients as a PUBLISH's lists
-	// do (the HTTP API takes them; queues do not).
-	Exclude  []string
-	Eligible []string
+	// Audience restricts the recipients as a PUBLISH's lists do (the HTTP
+	// API takes them; queues do not).
+	Audience
 }
 
 // Session is the connection an event comes from, as handlers see it.
 type Session interface {
-	// ID is the WAMP session id.
+	// ID is the WAMP session id in its v1 string form, the one v1 clients
+	// are given.
 	ID() string
+	// Number is the same id in its WAMP v2 form, an integer in [1, 2^53]
+	// (the one v2 clients are given). Audience lists take either form.
+	Number() uint64
 	// Identity is who the connection authenticated as.
 	Identity() Identity
 	// SendText sends a raw text frame that is not a WAMP message (Oro does
@@ -156,13 +162,13 @@ type Topic struct {
 	Params map[string]string
 }
 
-// Broadcast sends payload to the topic's subscribers on every node,
-// skipping the session ids in exclude and, when eligible is not empty,
-// everyone not in it. ctx bounds the wait for the broker (a handler
-// passes the one it was given). An error (wrapping broker.ErrUnavailable
-// while the broker is down, or ctx's error) means nobody was sent it.
-func (t *Topic) Broadcast(ctx context.Context, payload wamp.Payload, exclude, eligible []string) error {
-	return t.srv.Publish(ctx, Publication{Topic: t.Name, Payload: payload, Exclude: exclude, Eligible: eligible})
+// Broadcast sends payload to the topic's subscribers on every node, those
+// in the audience to (the zero Audience is everyone). ctx bounds the wait
+// for the broker (a handler passes the one it was given). An error
+// (wrapping broker.ErrUnavailable while the broker is down, or ctx's
+// error) means nobody was sent it.
+func (t *Topic) Broadcast(ctx context.Context, payload wamp.Payload, to Audience) error {
+	return t.srv.Publish(ctx, Publication{Topic: t.Name, Payload: payload, Audience: to})
 }
 
 // Relay is Broadcast for a publication that owes nobody an answer, such
@@ -171,15 +177,22 @@ func (t *Topic) Broadcast(ctx context.Context, payload wamp.Payload, exclude, el
 // broker's server to confirm it (see broker.Pipeliner), so a client's
 // stream of publications is not paced by round trips. It still fails
 // while the broker is unavailable.
-func (t *Topic) Relay(ctx context.Context, payload wamp.Payload, exclude, eligible []string) error {
-	return t.srv.publish(ctx, Publication{Topic: t.Name, Payload: payload, Exclude: exclude, Eligible: eligible}, false)
+func (t *Topic) Relay(ctx context.Context, payload wamp.Payload, to Audience) error {
+	return t.srv.publish(ctx, Publication{Topic: t.Name, Payload: payload, Audience: to}, false)
+}
+
+// RelayEvent relays a client's publication as it came: its payload, its
+// audience and, when it asked for it, its publisher's disclosure. A
+// publish handler that only checks a publication ends with it.
+func (t *Topic) RelayEvent(ctx context.Context, p *PublishEvent) error {
+	return t.srv.publish(ctx, Publication{Topic: t.Name, Payload: p.Payload, Audience: p.Audience, Publisher: p.Publisher}, false)
 }
 
 // BroadcastLocal sends payload to the topic's subscribers on this node
-// only (what a periodic timer wants: every node runs its own) and returns
-// how many were sent it.
-func (t *Topic) BroadcastLocal(payload wamp.Payload, exclude, eligible []string) int {
-	return t.srv.fanout(Publication{Topic: t.Name, Payload: payload, Exclude: exclude, Eligible: eligible})
+// only (what a periodic timer wants: every node runs its own), those in
+// the audience to, and returns how many were sent it.
+func (t *Topic) BroadcastLocal(payload wamp.Payload, to Audience) int {
+	return t.srv.fanout(Publication{Topic: t.Name, Payload: payload, Audience: to})
 }
 
 // Subscribers returns the number of subscribers of the topic on this node.

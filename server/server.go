@@ -219,11 +219,10 @@ type Publication struct {
 	// v1 subscribers its v1 form (Payload.V1Event). A v1 event is a
 	// payload's only positional argument (wamp.PayloadOfV1).
 	Payload wamp.Payload
-	// Exclude lists session ids that must not receive the event.
-	Exclude []string
-	// Eligible, when non-empty, lists the only session ids that may
-	// receive it. Exclusions apply first.
-	Eligible []string
+	// Audience narrows who receives it; exclusions apply first.
+	Audience
+	// Publisher, when not nil, is disclosed to WAMP v2 subscribers.
+	Publisher *Publisher
 }
 
 // eligibleLookupMax is the eligible-list length up to which a publication
@@ -247,7 +246,14 @@ func (s *Server) publish(ctx context.Context, p Publication, confirm bool) error
 		s.metrics.brokerFailures.Inc()
 		return fmt.Errorf("server: publishing to %q: %w: the broker is down, or back while the nodes resubscribe", p.Topic, broker.ErrUnavailable)
 	}
-	bp := broker.Publication{Topic: p.Topic, Exclude: p.Exclude, Eligible: p.Eligible, Origin: s.ids.nodeID()}
+	bp := broker.Publication{
+		Topic: p.Topic, Exclude: p.Exclude, Eligible: p.Eligible, Origin: s.ids.nodeID(),
+		ExcludeAuthID: p.ExcludeAuthID, EligibleAuthID: p.EligibleAuthID,
+		ExcludeAuthRole: p.ExcludeAuthRole, EligibleAuthRole: p.EligibleAuthRole,
+	}
+	if p.Publisher != nil {
+		bp.Publisher = &broker.Publisher{Session: p.Publisher.Session, AuthID: p.Publisher.AuthID, AuthRole: p.Publisher.AuthRole}
+	}
 	if event, ok := p.Payload.SingleArg(); ok {
 		bp.Payload = event
 	} else {
@@ -284,7 +290,15 @@ func (s *Server) deliver(p broker.Publication) {
 	if payload.IsZero() {
 		payload = wamp.PayloadOfV1(p.Payload)
 	}
-	s.fanout(Publication{Topic: p.Topic, Payload: payload, Exclude: p.Exclude, Eligible: p.Eligible})
+	pub := Publication{Topic: p.Topic, Payload: payload, Audience: Audience{
+		Exclude: p.Exclude, Eligible: p.Eligible,
+		ExcludeAuthID: p.ExcludeAuthID, EligibleAuthID: p.EligibleAuthID,
+		ExcludeAuthRole: p.ExcludeAuthRole, EligibleAuthRole: p.EligibleAuthRole,
+	}}
+	if p.Publisher != nil {
+		pub.Publisher = &Publisher{Session: p.Publisher.Session, AuthID: p.Publisher.AuthID, AuthRole: p.Publisher.AuthRole}
+	}
+	s.fanout(pub)
 }
 
 // fanout delivers p to the local subscribers of p.Topic and returns how
@@ -295,14 +309,23 @@ func (s *Server) deliver(p broker.Publication) {
 func (s *Server) fanout(p Publication) int {
 	s.metrics.publications.Inc()
 	frames := eventFrames{p: &p}
-	excluded := newIDSet(p.Exclude)
 	delivered := 0
+	if p.everyone() {
+		s.hub.subscribers(p.Topic, func(sess *session) {
+			if f := frames.frame(s, sess.wire); f != nil && sess.send(f) {
+				delivered++
+			}
+		})
+		return delivered
+	}
+	to := s.filter(&p.Audience)
 	if n := len(p.Eligible); n > 0 && n <= eligibleLookupMax {
-		for i, id := range p.Eligible {
-			if excluded.has(id) || contains(p.Eligible[:i], id) {
+		ids := s.localIDs(p.Eligible)
+		for i, id := range ids {
+			if contains(ids[:i], id) {
 				continue
 			}
-			if sess := s.lookup(id); sess != nil && s.hub.isSubscribed(p.Topic, sess) {
+			if sess := s.lookup(id); sess != nil && to.admits(sess) && s.hub.isSubscribed(p.Topic, sess) {
 				if f := frames.frame(s, sess.wire); f != nil && sess.send(f) {
 					delivered++
 				}
@@ -310,9 +333,8 @@ func (s *Server) fanout(p Publication) int {
 		}
 		return delivered
 	}
-	eligible := newIDSet(p.Eligible)
 	s.hub.subscribers(p.Topic, func(sess *session) {
-		if excluded.has(sess.id) || (len(p.Eligible) > 0 && !eligible.has(sess.id)) {
+		if !to.admits(sess) {
 			return
 		}
 		if f := frames.frame(s, sess.wire); f != nil && sess.send(f) {

@@ -257,7 +257,7 @@ func TestEligibleOverLookupThreshold(t *testing.T) {
 	for i := range 20 {
 		exclude = append(exclude, fmt.Sprintf("x%023d", i))
 	}
-	if n := ts.fanout(Publication{Topic: "t", Payload: wamp.PayloadOfV1(json.RawMessage(`1`)), Eligible: eligible, Exclude: exclude}); n != 1 {
+	if n := ts.fanout(Publication{Topic: "t", Payload: wamp.PayloadOfV1(json.RawMessage(`1`)), Audience: Audience{Eligible: eligible, Exclude: exclude}}); n != 1 {
 		t.Fatalf("delivered %d, want 1", n)
 	}
 	if got := b.sync(); len(got) != 1 || got[0] != eventFrame("t", "1") {

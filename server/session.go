@@ -314,6 +314,12 @@ func (s *session) call(proc string, c *CallEvent) (wamp.Payload, error) {
 // ID implements Session.
 func (s *session) ID() string { return s.id }
 
+// Number implements Session.
+func (s *session) Number() uint64 {
+	n, _ := sessionNumber(s.id)
+	return n
+}
+
 // Identity implements Session.
 func (s *session) Identity() Identity { return s.identity }
 

@@ -1,19 +1,24 @@
 package server
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
-	"sync/atomic"
+	"strconv"
+
+	"github.com/heraldws/herald/wamp"
 )
 
-// sessionIDs makes session ids that are unique across a cluster: 24
-// lowercase hex characters, the node id (8), a per-node counter (8) and 32
-// random bits (8). That fits Ratchet's 23–32 characters of [0-9a-f], so
-// clients that validate the shape accept them.
+// sessionIDs makes session ids that are unique across a cluster. A
+// session has two forms of one id: WAMP v2's integer, drawn at random from
+// [1, 2^53] as the spec asks (so ids of different nodes do not collide in
+// practice), and WAMP v1's string, 24 lowercase hex characters: the node id
+// (8) and the integer (16). That fits Ratchet's 23–32 characters of
+// [0-9a-f], so clients that validate the shape accept it, and either form
+// gives the other back (sessionNumber, sessionIDs.forNumber).
 type sessionIDs struct {
-	node    [8]byte
-	counter atomic.Uint32
+	node [8]byte
 }
 
 func newSessionIDs(nodeID string) (*sessionIDs, error) {
@@ -25,23 +30,37 @@ func newSessionIDs(nodeID string) (*sessionIDs, error) {
 		return nil, fmt.Errorf("server: node id %q must be 8 lowercase hex characters", nodeID)
 	}
 	copy(g.node[:], nodeID)
-	g.counter.Store(rand.Uint32())
 	return g, nil
 }
 
 // nodeID returns the node id the session ids start with.
 func (g *sessionIDs) nodeID() string { return string(g.node[:]) }
 
-func (g *sessionIDs) next() string {
+// next draws a new session id, in its string form.
+func (g *sessionIDs) next() string { return g.forNumber(rand.Uint64N(wamp.MaxID) + 1) }
+
+// forNumber returns the string id of this node's session numbered n.
+func (g *sessionIDs) forNumber(n uint64) string {
 	var b [24]byte
 	copy(b[:8], g.node[:])
-	var n [8]byte
-	c := g.counter.Add(1)
-	r := rand.Uint32()
-	n[0], n[1], n[2], n[3] = byte(c>>24), byte(c>>16), byte(c>>8), byte(c)
-	n[4], n[5], n[6], n[7] = byte(r>>24), byte(r>>16), byte(r>>8), byte(r)
-	hex.Encode(b[8:], n[:])
+	var num [8]byte
+	binary.BigEndian.PutUint64(num[:], n)
+	hex.Encode(b[8:], num[:])
 	return string(b[:])
+}
+
+// sessionNumber returns the WAMP v2 integer of a string session id, and
+// false for a string that is no herald session id (an id from another
+// server, or garbage a client sent).
+func sessionNumber(id string) (uint64, bool) {
+	if len(id) != 24 || !isLowerHex(id) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(id[8:], 16, 64)
+	if err != nil || n == 0 || n > wamp.MaxID {
+		return 0, false
+	}
+	return n, true
 }
 
 func isLowerHex(s string) bool {

@@ -39,10 +39,10 @@ func TestTopicPublishesWithTheCallersContext(t *testing.T) {
 	}})
 	topic := &Topic{srv: ts.Server, Name: "acme/news"}
 	ctx := context.WithValue(t.Context(), contextKey{}, "the handler's")
-	if err := topic.Broadcast(ctx, wamp.PayloadOfV1(json.RawMessage(`1`)), nil, nil); err != nil {
+	if err := topic.Broadcast(ctx, wamp.PayloadOfV1(json.RawMessage(`1`)), Audience{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := topic.Relay(ctx, wamp.PayloadOfV1(json.RawMessage(`2`)), nil, nil); err != nil {
+	if err := topic.Relay(ctx, wamp.PayloadOfV1(json.RawMessage(`2`)), Audience{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, what := range []string{"Broadcast", "Relay"} {

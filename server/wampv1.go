@@ -57,7 +57,7 @@ func (p *wampV1) handle(s *session, payload []byte) error {
 		if m.ExcludeMe {
 			exclude = []string{s.id}
 		}
-		return p.answer(s, s.publish(p.prefixes.Resolve(m.Topic), &PublishEvent{Payload: wamp.PayloadOfV1(m.Event), Exclude: exclude, Eligible: m.Eligible}), nil)
+		return p.answer(s, s.publish(p.prefixes.Resolve(m.Topic), &PublishEvent{Payload: wamp.PayloadOfV1(m.Event), Audience: Audience{Exclude: exclude, Eligible: m.Eligible}}), nil)
 	case *wamp.Call:
 		return p.call(s, m)
 	default:

@@ -189,7 +189,7 @@ func (w *Webhook) OnPublish(ctx context.Context, s Session, t *Topic, p *Publish
 			payload = wamp.PayloadOfV1(resp.Payload)
 		}
 	}
-	return t.Relay(ctx, payload, p.Exclude, p.Eligible)
+	return t.RelayEvent(ctx, &PublishEvent{Payload: payload, Audience: p.Audience, Publisher: p.Publisher})
 }
 
 // OnPush implements PushHandler, as OnPublish.
@@ -207,7 +207,7 @@ func (w *Webhook) OnPush(ctx context.Context, t *Topic, p *PushEvent) error {
 			payload = wamp.PayloadOfV1(resp.Payload)
 		}
 	}
-	return t.Broadcast(ctx, payload, p.Exclude, p.Eligible)
+	return t.Broadcast(ctx, payload, p.Audience)
 }
 
 // OnCall implements CallHandler: the answer's result, or its error.

@@ -248,15 +248,24 @@ func newRecorder(name string) *recorder {
 	return &recorder{name: name, inFlight: map[string]bool{}, wake: make(chan struct{}, 1)}
 }
 
-func (r *recorder) deliver(p broker.Publication) {
-	p = broker.Publication{
-		Topic:    p.Topic,
-		Payload:  bytes.Clone(p.Payload),
-		Args:     bytes.Clone(p.Args),
-		Kwargs:   bytes.Clone(p.Kwargs),
-		Exclude:  slices.Clone(p.Exclude),
-		Eligible: slices.Clone(p.Eligible),
-		Origin:   p.Origin,
+func (r *recorder) deliver(in broker.Publication) {
+	p := broker.Publication{
+		Topic:    in.Topic,
+		Payload:  bytes.Clone(in.Payload),
+		Args:     bytes.Clone(in.Args),
+		Kwargs:   bytes.Clone(in.Kwargs),
+		Exclude:  slices.Clone(in.Exclude),
+		Eligible: slices.Clone(in.Eligible),
+		Origin:   in.Origin,
+
+		ExcludeAuthID:    slices.Clone(in.ExcludeAuthID),
+		EligibleAuthID:   slices.Clone(in.EligibleAuthID),
+		ExcludeAuthRole:  slices.Clone(in.ExcludeAuthRole),
+		EligibleAuthRole: slices.Clone(in.EligibleAuthRole),
+	}
+	if in.Publisher != nil {
+		pub := *in.Publisher
+		p.Publisher = &pub
 	}
 	r.mu.Lock()
 	if r.inFlight[p.Topic] {
@@ -396,6 +405,22 @@ func diff(got, want broker.Publication) string {
 	if !slices.Equal(got.Exclude, want.Exclude) {
 		msgs = append(msgs, fmt.Sprintf("exclude %q, want %q", got.Exclude, want.Exclude))
 	}
+	for _, l := range []struct {
+		name      string
+		got, want []string
+	}{
+		{"exclude_authid", got.ExcludeAuthID, want.ExcludeAuthID},
+		{"eligible_authid", got.EligibleAuthID, want.EligibleAuthID},
+		{"exclude_authrole", got.ExcludeAuthRole, want.ExcludeAuthRole},
+		{"eligible_authrole", got.EligibleAuthRole, want.EligibleAuthRole},
+	} {
+		if !slices.Equal(l.got, l.want) {
+			msgs = append(msgs, fmt.Sprintf("%s %q, want %q", l.name, l.got, l.want))
+		}
+	}
+	if (got.Publisher == nil) != (want.Publisher == nil) || (got.Publisher != nil && *got.Publisher != *want.Publisher) {
+		msgs = append(msgs, fmt.Sprintf("publisher %+v, want %+v", got.Publisher, want.Publisher))
+	}
 	if !slices.Equal(got.Eligible, want.Eligible) {
 		msgs = append(msgs, fmt.Sprintf("eligible %q, want %q", got.Eligible, want.Eligible))
 	}
@@ -534,7 +559,8 @@ func checkOrderingNoWait(t *testing.T, c *cluster) {
 }
 
 // checkFieldsIntact: payload, WAMP v2 arguments, exclude and eligible
-// lists and origin travel intact, whatever they hold.
+// lists (by session, authid and authrole), the publisher and origin travel
+// intact, whatever they hold.
 func checkFieldsIntact(t *testing.T, c *cluster) {
 	topic := c.topic("fields")
 	for _, nd := range c.nodes {
@@ -548,6 +574,9 @@ func checkFieldsIntact(t *testing.T, c *cluster) {
 		{Topic: topic, Payload: json.RawMessage(`null`)},
 		{Topic: topic, Payload: json.RawMessage(`1`), Args: json.RawMessage(`[1,"two",{"3":[]}]`), Kwargs: json.RawMessage(`{"k":"ü","n":2.5}`)},
 		{Topic: topic, Payload: json.RawMessage(`{"only":"kwargs"}`), Kwargs: json.RawMessage(`{"only":"kwargs"}`)},
+		{Topic: topic, Payload: json.RawMessage(`2`), ExcludeAuthID: []string{"alice"}, EligibleAuthID: []string{"bob", "carol"},
+			ExcludeAuthRole: []string{"ROLE_BANNED"}, EligibleAuthRole: []string{"ROLE_USER"},
+			Publisher: &broker.Publisher{Session: "0a1b2c3d00000000000004d2", AuthID: "dave", AuthRole: "ROLE_ADMIN"}},
 		{Topic: topic, Payload: json.RawMessage(`[` + strings.Repeat(`"0123456789abcdef",`, 4096) + `0]`), Origin: "big"},
 	}
 	a := c.nodes[0]
