@@ -56,6 +56,8 @@ type Publication struct {
 	// Publisher, when not nil, is the publishing session disclosed to
 	// WAMP v2 subscribers.
 	Publisher *Publisher
+	// ID is the publication's WAMP v2 id (0: none was drawn).
+	ID uint64
 	// Origin is the node id of the node that published it.
 	Origin string
 }
@@ -118,6 +120,7 @@ type wire struct {
 	ExcludeAuthRole  []string   `json:"xr,omitempty"`
 	EligibleAuthRole []string   `json:"er,omitempty"`
 	Publisher        *Publisher `json:"pub,omitempty"`
+	ID               uint64     `json:"id,omitempty"`
 	Origin           string     `json:"o,omitempty"`
 }
 

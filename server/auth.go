@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -110,6 +111,37 @@ func (a *TicketAuth) Authenticate(r *http.Request, sessionID string) (Identity, 
 		return Identity{}, ErrAnonymousRefused
 	}
 	return Identity{Anonymous: true, Username: "anonymous-" + sessionID}, nil
+}
+
+var _ TicketChecker = (*TicketAuth)(nil)
+
+// CheckTicket implements TicketChecker: the ticket a WAMP v2 client sends
+// in AUTHENTICATE is an Oro ticket (when Tickets is set) or a JSON Web
+// Token (when JWT is set), checked as the same credential in an upgrade
+// request's URL would be.
+func (a *TicketAuth) CheckTicket(ctx context.Context, ticket, sessionID, remote string) (Identity, error) {
+	var errs []error
+	if a.Tickets != nil {
+		user, err := a.Tickets.Verify(ctx, ticket)
+		switch {
+		case err == nil && user == nil:
+			return Identity{Username: "anonymous-" + sessionID, Anonymous: true, Backend: a.fromBackend(remote)}, nil
+		case err == nil:
+			return Identity{UserID: user.ID, Username: user.Username, Roles: user.Roles}, nil
+		}
+		errs = append(errs, err)
+	}
+	if a.JWT != nil {
+		claims, err := a.JWT.Verify(ticket)
+		if err == nil {
+			return Identity{UserID: claims.UserID, Username: claims.Username, Roles: claims.Roles, Channels: claims.Channels}, nil
+		}
+		errs = append(errs, err)
+	}
+	if len(errs) == 0 {
+		return Identity{}, errors.New("server: this server checks no tickets (auth.tickets and auth.jwt are off)")
+	}
+	return Identity{}, errors.Join(errs...)
 }
 
 func (a *TicketAuth) fromBackend(remote string) bool {

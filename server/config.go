@@ -24,6 +24,9 @@ const (
 	DefaultMaxTopicLength    = 1024
 )
 
+// DefaultRealm is the WAMP v2 realm served when Config.Realms is empty.
+const DefaultRealm = "realm1"
+
 // Config configures a Server. The zero value is a working server: every
 // field documents what zero means.
 type Config struct {
@@ -98,6 +101,14 @@ type Config struct {
 	// CloseGrace is how long a closing connection waits for the peer's
 	// CLOSE before the TCP connection is dropped. Zero means 2 s.
 	CloseGrace time.Duration
+
+	// Realms are the WAMP v2 realms clients may join (wamp.realms). Every
+	// realm shares the same topics: a realm is a name a client must know,
+	// not a separate space. Nil means ["realm1"], autobahn's default.
+	Realms []string
+	// CRAUsers are the users who may authenticate with WAMP-CRA
+	// (authmethod "wampcra") in WAMP v2.
+	CRAUsers []CRAUser
 
 	// NodeID is this node's identity: 8 lowercase hex characters that
 	// start every session id, so session ids are unique across nodes.
@@ -215,6 +226,9 @@ func (p UnknownTopicPolicy) String() string {
 }
 
 func (c Config) withDefaults() Config {
+	if len(c.Realms) == 0 {
+		c.Realms = []string{DefaultRealm}
+	}
 	if c.ServerIdent == "" {
 		c.ServerIdent = "herald/" + Version
 	}

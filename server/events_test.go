@@ -3,41 +3,56 @@ package server
 import (
 	"encoding/json"
 	"errors"
-	"github.com/heraldws/herald/wamp"
 	"testing"
+
+	"github.com/heraldws/herald/wamp"
 )
 
 // Fan-out encodes a publication once per wire codec, however many
 // subscribers speak it; a codec that cannot encode it costs its
 // subscribers that event only, and is tried once.
 func TestFanoutEncodesOncePerCodec(t *testing.T) {
-	const n = 50
+	const n = 20
 	srv, err := New(Config{Logger: discardLogger(), DisableMemoryTrim: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Shutdown(t.Context())
-	for range n {
-		s := newSession(srv, srv.ids.next(), Identity{Anonymous: true}, newWAMPV1(0), &discardConn{}, nil)
-		srv.subscribe(subscription{topic: &Topic{srv: srv, Name: "codec/topic"}, binding: openBinding}, s)
+	codecs := []wireCodec{wireV1, wireV2JSON, wireV2MsgPack, wireV2CBOR}
+	for _, c := range codecs {
+		for range n {
+			var proto protocol = newWAMPV2(c)
+			if c == wireV1 {
+				proto = newWAMPV1(0)
+			}
+			s := newSession(srv, srv.ids.next(), Identity{Anonymous: true}, proto, &discardConn{}, nil)
+			srv.subscribe(subscription{topic: &Topic{srv: srv, Name: "codec/topic"}, binding: openBinding}, s)
+		}
 	}
-	v1 := eventEncoders[wireV1]
-	defer func() { eventEncoders[wireV1] = v1 }()
-	calls := 0
-	eventEncoders[wireV1] = func(p *Publication) ([]byte, error) {
-		calls++
-		return v1(p)
+	saved := eventEncoders
+	defer func() { eventEncoders = saved }()
+	calls := map[wireCodec]int{}
+	for _, c := range codecs {
+		eventEncoders[c] = func(s *Server, e *eventFrames, c wireCodec) ([]byte, error) {
+			calls[c]++
+			return saved[c](s, e, c)
+		}
 	}
-	if got := srv.fanout(Publication{Topic: "codec/topic", Payload: wamp.PayloadOfV1(json.RawMessage(`1`))}); got != n || calls != 1 {
-		t.Fatalf("delivered %d with %d encodings; want %d with 1", got, calls, n)
+	if got := srv.fanout(Publication{Topic: "codec/topic", Payload: wamp.PayloadOfV1(json.RawMessage(`1`))}); got != n*len(codecs) {
+		t.Fatalf("delivered %d, want %d", got, n*len(codecs))
 	}
-	calls = 0
-	eventEncoders[wireV1] = func(*Publication) ([]byte, error) {
-		calls++
+	for _, c := range codecs {
+		if calls[c] != 1 {
+			t.Errorf("codec %d encoded %d times, want once", c, calls[c])
+		}
+	}
+	clear(calls)
+	eventEncoders[wireV2MsgPack] = func(*Server, *eventFrames, wireCodec) ([]byte, error) {
+		calls[wireV2MsgPack]++
 		return nil, errors.New("cannot encode")
 	}
-	if got := srv.fanout(Publication{Topic: "codec/topic", Payload: wamp.PayloadOfV1(json.RawMessage(`2`))}); got != 0 || calls != 1 {
-		t.Fatalf("a failing codec: delivered %d with %d attempts; want 0 with 1", got, calls)
+	if got := srv.fanout(Publication{Topic: "codec/topic", Payload: wamp.PayloadOfV1(json.RawMessage(`2`))}); got != n*(len(codecs)-1) || calls[wireV2MsgPack] != 1 {
+		t.Fatalf("a failing codec: delivered %d with %d attempts; want %d with 1", got, calls[wireV2MsgPack], n*(len(codecs)-1))
 	}
 }
 

@@ -85,6 +85,9 @@ type PublishEvent struct {
 	// Publisher is set when the publisher asked to be disclosed to the
 	// subscribers (a WAMP v2 PUBLISH with disclose_me).
 	Publisher *Publisher
+	// ID is the publication's WAMP v2 id, which a v2 publisher that asked
+	// for acknowledge is given; RelayEvent keeps it.
+	ID uint64
 }
 
 // CallEvent is a client's CALL.
@@ -185,7 +188,7 @@ func (t *Topic) Relay(ctx context.Context, payload wamp.Payload, to Audience) er
 // audience and, when it asked for it, its publisher's disclosure. A
 // publish handler that only checks a publication ends with it.
 func (t *Topic) RelayEvent(ctx context.Context, p *PublishEvent) error {
-	return t.srv.publish(ctx, Publication{Topic: t.Name, Payload: p.Payload, Audience: p.Audience, Publisher: p.Publisher}, false)
+	return t.srv.publish(ctx, Publication{Topic: t.Name, Payload: p.Payload, Audience: p.Audience, Publisher: p.Publisher, ID: p.ID}, false)
 }
 
 // BroadcastLocal sends payload to the topic's subscribers on this node
@@ -218,8 +221,15 @@ type Denial struct {
 	// Text, when set, is sent as a raw text frame instead of a CALLERROR,
 	// as Oro's UserAwareTopicTrait::disallowSubscribe does.
 	Text string
-	// Details, when set, replaces the CALLERROR details entirely.
+	// Details, when set, replaces the CALLERROR details entirely (and a
+	// WAMP v2 ERROR's, when it is a JSON object).
 	Details json.RawMessage
+	// URI, when set, is the error URI a WAMP v2 client gets, such as
+	// "app.error.out_of_stock"; otherwise it follows Code (401 and 403:
+	// wamp.error.not_authorized, 404: herald.error.no_route or, for a
+	// CALL, wamp.error.no_such_procedure, others wamp.error.runtime_error).
+	// v1's CALLERROR keeps the topic or procedure as its URI, as Gos does.
+	URI string
 }
 
 func (d *Denial) Error() string {

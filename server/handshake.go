@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -92,12 +93,18 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("more than %g connections per second from %s (server.max_connection_rate)", s.cfg.MaxConnectionRate, client))
 		return
 	}
+	proto, subprotocol := s.negotiate(r.Header)
 	identity := Identity{Anonymous: true}
 	id := s.ids.next()
 	var authErr error
+	inSession := false
 	if s.cfg.Authenticator != nil {
 		identity, authErr = s.cfg.Authenticator.Authenticate(r, id)
-		if authErr != nil && s.cfg.AuthFailure == AuthFailureHTTP {
+		// A WAMP v2 client without credentials in its request may still
+		// authenticate in the session (HELLO's authmethods).
+		_, v2 := proto.(*wampV2)
+		inSession = v2 && errors.Is(authErr, ErrAnonymousRefused)
+		if authErr != nil && s.cfg.AuthFailure == AuthFailureHTTP && !inSession {
 			s.refuse(w, r, http.StatusForbidden, failAuth, authErr.Error())
 			return
 		}
@@ -133,7 +140,6 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
 	buf := make([]byte, 0, 512)
 	buf = append(buf, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
 	buf = append(buf, ws.AcceptKey(key)...)
-	proto, subprotocol := s.negotiate(r.Header)
 	if subprotocol != "" {
 		buf = append(buf, "\r\nSec-WebSocket-Protocol: "...)
 		buf = append(buf, subprotocol...)
@@ -165,13 +171,11 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
 	}
 	sess.poll = s.watch(conn, sess.wake)
 	if authErr != nil {
-		// Oro's way: the client is welcomed, then told and dropped. Both
-		// are queued before the read loop starts, and the session is
-		// already closing, so nothing the client sends is acted on.
-		s.metrics.handshakeFailures.WithLabelValues(failAuth).Inc()
-		sess.logger().Info("authentication refused", "reason", authErr.Error())
-		sess.SendText(oroForbiddenFrame(time.Now()))
-		sess.close(ws.CloseNormal, "")
+		if !inSession {
+			s.metrics.handshakeFailures.WithLabelValues(failAuth).Inc()
+			sess.logger().Info("authentication refused", "reason", authErr.Error())
+		}
+		proto.authFailed(sess, authErr)
 	}
 	if !s.addSession(sess) {
 		sess.out.close()

@@ -33,6 +33,9 @@ type hubShard struct {
 // topicSubs is one topic's subscriber set: a slice for fast fan-out and an
 // index for O(1) removal (swap with the last element).
 type topicSubs struct {
+	// id is the topic's WAMP v2 subscription id, which every v2 session
+	// subscribed to the exact topic shares; drawn when the topic appears.
+	id   uint64
 	mu   sync.RWMutex
 	subs []*session
 	idx  map[*session]int
@@ -67,7 +70,7 @@ func (h *hub) subscribe(topic string, s *session) (added, newTopic, full bool) {
 			h.topics.Add(-1)
 			return false, false, true
 		}
-		t = &topicSubs{idx: make(map[*session]int)}
+		t = &topicSubs{id: newWAMPID(), idx: make(map[*session]int)}
 		sh.topics[topic] = t
 		sh.peak.Grew(len(sh.topics))
 		newTopic = true
@@ -148,6 +151,18 @@ func (h *hub) isSubscribed(topic string, s *session) bool {
 	_, ok := t.idx[s]
 	t.mu.RUnlock()
 	return ok
+}
+
+// subscriptionID returns the WAMP v2 subscription id of topic's exact
+// subscribers, 0 when it has none.
+func (h *hub) subscriptionID(topic string) uint64 {
+	sh := h.shard(topic)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	if t := sh.topics[topic]; t != nil {
+		return t.id
+	}
+	return 0
 }
 
 // count returns the number of subscribers of topic.

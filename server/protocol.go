@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/heraldws/herald/wamp"
 )
@@ -22,16 +23,42 @@ type protocol interface {
 	handle(s *session, payload []byte) error
 	// wire is the codec of the EVENTs the session receives.
 	wire() wireCodec
+	// authFailed is told that the upgrade request's authentication
+	// failed, before the session starts.
+	authFailed(s *session, err error)
 }
 
-// negotiate picks the protocol for an upgrade request: WAMP v1 whatever
-// the client offers, as Ratchet does. subprotocol is the
-// Sec-WebSocket-Protocol to answer, "" for none (a client that offered no
-// "wamp" gets no header, and is still spoken to in v1).
+// subprotocols are the WebSocket subprotocols herald speaks, with the
+// protocol each one starts.
+var subprotocols = []struct {
+	name string
+	wire wireCodec
+}{
+	{wamp.V1Subprotocol, wireV1},
+	{wamp.V2JSONSubprotocol, wireV2JSON},
+	{wamp.V2MsgPackSubprotocol, wireV2MsgPack},
+	{wamp.V2CBORSubprotocol, wireV2CBOR},
+}
+
+// negotiate picks the protocol for an upgrade request: the first
+// subprotocol the client offers that herald speaks, in the client's order.
+// A client that offers none of them is spoken to in WAMP v1 without a
+// Sec-WebSocket-Protocol header, as Ratchet does (the Gos PHP client sends
+// none). subprotocol is the header's value to answer, "" for none.
 func (s *Server) negotiate(h http.Header) (p protocol, subprotocol string) {
-	p = newWAMPV1(s.cfg.PrefixMode)
-	if headerHasToken(h, "Sec-WebSocket-Protocol", wamp.V1Subprotocol) {
-		subprotocol = wamp.V1Subprotocol
+	for _, line := range h.Values("Sec-WebSocket-Protocol") {
+		for offered := range strings.SplitSeq(line, ",") {
+			offered = strings.TrimSpace(offered)
+			for _, sp := range subprotocols {
+				if !strings.EqualFold(offered, sp.name) {
+					continue
+				}
+				if sp.wire == wireV1 {
+					return newWAMPV1(s.cfg.PrefixMode), sp.name
+				}
+				return newWAMPV2(sp.wire), sp.name
+			}
+		}
 	}
-	return p, subprotocol
+	return newWAMPV1(s.cfg.PrefixMode), ""
 }

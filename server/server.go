@@ -223,6 +223,9 @@ type Publication struct {
 	Audience
 	// Publisher, when not nil, is disclosed to WAMP v2 subscribers.
 	Publisher *Publisher
+	// ID is the publication's WAMP v2 id, the same on every node; zero
+	// means one is drawn when it is first needed.
+	ID uint64
 }
 
 // eligibleLookupMax is the eligible-list length up to which a publication
@@ -247,7 +250,7 @@ func (s *Server) publish(ctx context.Context, p Publication, confirm bool) error
 		return fmt.Errorf("server: publishing to %q: %w: the broker is down, or back while the nodes resubscribe", p.Topic, broker.ErrUnavailable)
 	}
 	bp := broker.Publication{
-		Topic: p.Topic, Exclude: p.Exclude, Eligible: p.Eligible, Origin: s.ids.nodeID(),
+		Topic: p.Topic, ID: p.ID, Exclude: p.Exclude, Eligible: p.Eligible, Origin: s.ids.nodeID(),
 		ExcludeAuthID: p.ExcludeAuthID, EligibleAuthID: p.EligibleAuthID,
 		ExcludeAuthRole: p.ExcludeAuthRole, EligibleAuthRole: p.EligibleAuthRole,
 	}
@@ -290,7 +293,7 @@ func (s *Server) deliver(p broker.Publication) {
 	if payload.IsZero() {
 		payload = wamp.PayloadOfV1(p.Payload)
 	}
-	pub := Publication{Topic: p.Topic, Payload: payload, Audience: Audience{
+	pub := Publication{Topic: p.Topic, ID: p.ID, Payload: payload, Audience: Audience{
 		Exclude: p.Exclude, Eligible: p.Eligible,
 		ExcludeAuthID: p.ExcludeAuthID, EligibleAuthID: p.EligibleAuthID,
 		ExcludeAuthRole: p.ExcludeAuthRole, EligibleAuthRole: p.EligibleAuthRole,
@@ -325,7 +328,9 @@ func (s *Server) fanout(p Publication) int {
 			if contains(ids[:i], id) {
 				continue
 			}
-			if sess := s.lookup(id); sess != nil && to.admits(sess) && s.hub.isSubscribed(p.Topic, sess) {
+			// Subscribed first: a session's identity is only read once it
+			// has joined (a WAMP v2 session sets it at AUTHENTICATE).
+			if sess := s.lookup(id); sess != nil && s.hub.isSubscribed(p.Topic, sess) && to.admits(sess) {
 				if f := frames.frame(s, sess.wire); f != nil && sess.send(f) {
 					delivered++
 				}

@@ -137,11 +137,16 @@ func (s *session) context() context.Context {
 // address. It is built when something is logged, so that an idle session
 // holds none.
 func (s *session) logger() *slog.Logger {
-	remote := s.conn.RemoteAddr().String()
+	return s.srv.log.With("session", s.id, "remote", s.remote())
+}
+
+// remote is the client's address: the one a trusted proxy named, else the
+// connection's peer.
+func (s *session) remote() string {
 	if s.extra != nil && s.extra.remote != "" {
-		remote = s.extra.remote
+		return s.extra.remote
 	}
-	return s.srv.log.With("session", s.id, "remote", remote)
+	return s.conn.RemoteAddr().String()
 }
 
 // errUnknownTopic closes the connection when a topic matches no route and
@@ -339,7 +344,11 @@ func encodeFrame(codec wamp.Codec, m wamp.Message) ([]byte, error) {
 		framePool.Put(buf)
 		return nil, err
 	}
-	frame := ws.AppendFrame(make([]byte, 0, ws.FrameSize(len(payload))), ws.OpText, payload)
+	op := byte(ws.OpText)
+	if codec.Binary() {
+		op = ws.OpBinary
+	}
+	frame := ws.AppendFrame(make([]byte, 0, ws.FrameSize(len(payload))), op, payload)
 	if cap(payload) <= 64<<10 {
 		*buf = payload
 		framePool.Put(buf)

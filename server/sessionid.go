@@ -37,7 +37,11 @@ func newSessionIDs(nodeID string) (*sessionIDs, error) {
 func (g *sessionIDs) nodeID() string { return string(g.node[:]) }
 
 // next draws a new session id, in its string form.
-func (g *sessionIDs) next() string { return g.forNumber(rand.Uint64N(wamp.MaxID) + 1) }
+func (g *sessionIDs) next() string { return g.forNumber(newWAMPID()) }
+
+// newWAMPID draws a WAMP v2 id at random from [1, 2^53], as the spec asks
+// of session, publication and subscription ids.
+func newWAMPID() uint64 { return rand.Uint64N(wamp.MaxID) + 1 }
 
 // forNumber returns the string id of this node's session numbered n.
 func (g *sessionIDs) forNumber(n uint64) string {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/heraldws/herald/internal/ws"
 	"github.com/heraldws/herald/wamp"
@@ -32,6 +33,15 @@ func (p *wampV1) greeting(dst []byte, s *session) ([]byte, error) {
 		return dst, fmt.Errorf("encoding WELCOME: %w", err)
 	}
 	return ws.AppendFrame(dst, ws.OpText, welcome), nil
+}
+
+// authFailed implements protocol, in Oro's way: the client is welcomed,
+// then told and dropped. Both are queued before the read loop starts, and
+// the session is already closing, so nothing the client sends is acted
+// on.
+func (p *wampV1) authFailed(s *session, _ error) {
+	s.SendText(oroForbiddenFrame(time.Now()))
+	s.close(ws.CloseNormal, "")
 }
 
 // wire implements protocol.

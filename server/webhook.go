@@ -189,7 +189,7 @@ func (w *Webhook) OnPublish(ctx context.Context, s Session, t *Topic, p *Publish
 			payload = wamp.PayloadOfV1(resp.Payload)
 		}
 	}
-	return t.RelayEvent(ctx, &PublishEvent{Payload: payload, Audience: p.Audience, Publisher: p.Publisher})
+	return t.RelayEvent(ctx, &PublishEvent{Payload: payload, Audience: p.Audience, Publisher: p.Publisher, ID: p.ID})
 }
 
 // OnPush implements PushHandler, as OnPublish.

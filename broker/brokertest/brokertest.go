@@ -257,6 +257,7 @@ func (r *recorder) deliver(in broker.Publication) {
 		Exclude:  slices.Clone(in.Exclude),
 		Eligible: slices.Clone(in.Eligible),
 		Origin:   in.Origin,
+		ID:       in.ID,
 
 		ExcludeAuthID:    slices.Clone(in.ExcludeAuthID),
 		EligibleAuthID:   slices.Clone(in.EligibleAuthID),
@@ -418,6 +419,9 @@ func diff(got, want broker.Publication) string {
 			msgs = append(msgs, fmt.Sprintf("%s %q, want %q", l.name, l.got, l.want))
 		}
 	}
+	if got.ID != want.ID {
+		msgs = append(msgs, fmt.Sprintf("id %d, want %d", got.ID, want.ID))
+	}
 	if (got.Publisher == nil) != (want.Publisher == nil) || (got.Publisher != nil && *got.Publisher != *want.Publisher) {
 		msgs = append(msgs, fmt.Sprintf("publisher %+v, want %+v", got.Publisher, want.Publisher))
 	}
@@ -576,7 +580,7 @@ func checkFieldsIntact(t *testing.T, c *cluster) {
 		{Topic: topic, Payload: json.RawMessage(`{"only":"kwargs"}`), Kwargs: json.RawMessage(`{"only":"kwargs"}`)},
 		{Topic: topic, Payload: json.RawMessage(`2`), ExcludeAuthID: []string{"alice"}, EligibleAuthID: []string{"bob", "carol"},
 			ExcludeAuthRole: []string{"ROLE_BANNED"}, EligibleAuthRole: []string{"ROLE_USER"},
-			Publisher: &broker.Publisher{Session: "0a1b2c3d00000000000004d2", AuthID: "dave", AuthRole: "ROLE_ADMIN"}},
+			Publisher: &broker.Publisher{Session: "0a1b2c3d00000000000004d2", AuthID: "dave", AuthRole: "ROLE_ADMIN"}, ID: 1 << 53},
 		{Topic: topic, Payload: json.RawMessage(`[` + strings.Repeat(`"0123456789abcdef",`, 4096) + `0]`), Origin: "big"},
 	}
 	a := c.nodes[0]
