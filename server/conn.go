@@ -342,6 +342,7 @@ func (s *session) finish() {
 			h.OnUnsubscribe(s.context(), s, sub.topic)
 		}
 	}
+	s.srv.rpcSessionGone(s)
 	if s.life != nil {
 		s.life.cancel()
 	}

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/heraldws/herald/broker"
+	"github.com/heraldws/herald/internal/dealer"
 	"github.com/heraldws/herald/internal/netpoll"
 	"github.com/heraldws/herald/internal/shrink"
 	"github.com/heraldws/herald/internal/ws"
@@ -89,6 +90,11 @@ type Server struct {
 	// gate is where writers and busy read turns let the network in; nil
 	// when it could not be made (they then yield with Gosched).
 	gate *pollGate
+
+	// registry holds the procedures WAMP v2 callees registered, calls the
+	// calls in flight to them (see rpc.go).
+	registry *dealer.Registry
+	calls    *dealer.Calls
 
 	trimStop chan struct{} // ends trim; nil when DisableMemoryTrim
 	trimDone chan struct{}
@@ -168,6 +174,8 @@ func New(cfg Config) (*Server, error) {
 	s.brokerUp.Store(s.broker.Ready())
 	s.metrics.brokerReady.Set(boolGauge(s.brokerUp.Load()))
 	go s.resync()
+	s.registry = dealer.NewRegistry()
+	s.calls = dealer.NewCalls(s.callTimedOut)
 	s.nodes.instance, s.nodes.interval = newInstanceID(), cfg.NodeAnnounceInterval
 	if s.nodes.interval <= 0 {
 		s.nodes.interval = DefaultNodeAnnounceInterval
@@ -408,6 +416,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	<-s.announceDone
 	defer s.broker.Close(context.WithoutCancel(ctx))
 	defer s.closeIO() // once every session has finished
+	defer s.calls.Close()
 	for _, sess := range open {
 		sess.close(ws.CloseGoingAway, "server shutting down")
 	}

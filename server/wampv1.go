@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/heraldws/herald/internal/dealer"
 	"github.com/heraldws/herald/internal/ws"
 	"github.com/heraldws/herald/wamp"
 )
@@ -97,20 +98,30 @@ func (p *wampV1) prefix(s *session, m *wamp.Prefix) error {
 // description, {"code": …}].
 func (p *wampV1) call(s *session, m *wamp.Call) error {
 	proc := p.prefixes.Resolve(m.Procedure)
-	payload, err := s.call(proc, &CallEvent{Payload: v1CallPayload(m.Args)})
+	args := v1CallPayload(m.Args)
+	if s.srv.routeToCallee(s, dealer.Call{Caller: dealer.SessionID(s.Number()), Procedure: proc, Token: v1CallToken{m.CallID}}, wamp.CallOptions{}, args) {
+		return nil // a WAMP v2 callee answers
+	}
+	payload, err := s.call(proc, &CallEvent{Payload: args})
 	if err != nil {
 		return p.answer(s, err, m.CallID)
 	}
+	p.callResult(s, m.CallID, proc, payload)
+	return nil
+}
+
+// callResult sends a CALLRESULT, or the CALLERROR Gos sends for a null
+// or false result.
+func (p *wampV1) callResult(s *session, callID json.RawMessage, proc string, payload wamp.Payload) {
 	result := payload.V1Event()
 	switch r := bytes.TrimSpace(result); {
 	case len(r) == 0 || string(r) == "null" || string(r) == "false":
-		p.send(s, &wamp.CallError{CallID: m.CallID, ErrorURI: proc, Description: "RPC Error", Details: json.RawMessage(`{"code":500}`)})
-		return nil
+		p.send(s, &wamp.CallError{CallID: callID, ErrorURI: proc, Description: "RPC Error", Details: json.RawMessage(`{"code":500}`)})
+		return
 	case r[0] != '[' && r[0] != '{':
 		result = append(append([]byte{'['}, r...), ']')
 	}
-	p.send(s, &wamp.CallResult{CallID: m.CallID, Result: result})
-	return nil
+	p.send(s, &wamp.CallResult{CallID: callID, Result: result})
 }
 
 // v1CallPayload is the payload of a v1 CALL's arguments: its positional

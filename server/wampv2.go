@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/heraldws/herald/internal/dealer"
 	"github.com/heraldws/herald/internal/ws"
 	"github.com/heraldws/herald/wamp"
 )
@@ -109,8 +110,16 @@ func (p *wampV2) handle(s *session, payload []byte) error {
 		return p.publish(s, m)
 	case *wamp.Call:
 		return p.call(s, m)
+	case *wamp.Cancel:
+		return p.cancel(s, m)
 	case *wamp.Register:
-		p.sendError(s, wamp.V2Register, m.Request, wamp.URIFeatureNotSupported, "This router does not take registrations yet.")
+		return p.register(s, m)
+	case *wamp.Unregister:
+		return p.unregister(s, m)
+	case *wamp.Yield:
+		return p.yield(s, m)
+	case *wamp.Error:
+		return p.invocationError(s, m)
 	case *wamp.Goodbye:
 		p.send(s, &wamp.Goodbye{Details: json.RawMessage("{}"), Reason: wamp.URIGoodbyeAndOut})
 		p.state = v2Closed
@@ -235,7 +244,11 @@ var (
 		wamp.FeaturePublisherExclusion, wamp.FeaturePublisherIdentification,
 		wamp.FeatureSubscriberBlackWhiteListing,
 	}
-	dealerFeatures = []string{}
+	dealerFeatures = []string{
+		wamp.FeatureCallerIdentification, wamp.FeatureProgressiveCallResults,
+		wamp.FeatureCallCanceling, wamp.FeatureCallTimeout,
+		wamp.FeaturePatternBasedRegistration, wamp.FeatureSharedRegistration,
+	}
 )
 
 // welcome opens the session.
@@ -365,13 +378,17 @@ func decimalIDs(ids []uint64) []string {
 
 // call answers a CALL through the procedure's route handler.
 func (p *wampV2) call(s *session, m *wamp.Call) error {
-	if _, err := wamp.ParseCallOptions(m.Options); err != nil {
+	opts, err := wamp.ParseCallOptions(m.Options)
+	if err != nil {
 		p.sendError(s, wamp.V2Call, m.Request, wamp.URIInvalidArgument, err.Error())
 		return nil
 	}
 	if !wamp.ValidURI(m.Procedure, false) {
 		p.sendError(s, wamp.V2Call, m.Request, wamp.URIInvalidURI, fmt.Sprintf("%q is not a valid procedure URI", m.Procedure))
 		return nil
+	}
+	if s.srv.routeToCallee(s, dealer.Call{Caller: dealer.SessionID(s.Number()), CallerRequest: m.Request, Procedure: m.Procedure}, opts, m.Payload) {
+		return nil // the callee answers, or the dealer for it
 	}
 	result, err := s.call(m.Procedure, &CallEvent{Payload: m.Payload})
 	if err != nil {
