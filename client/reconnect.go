@@ -166,7 +166,8 @@ func (r *Reconnecting) Publish(ctx context.Context, topic string, event any, opt
 
 // Subscribe subscribes to topic now if a session is up, and remembers it
 // so that every new session subscribes again. It starts dialing if
-// nothing has yet. It fails only after Close.
+// nothing has yet. It fails only after Close, and in WAMP v2 when the
+// router refuses the topic (a *RequestError), which is then forgotten.
 func (r *Reconnecting) Subscribe(topic string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -176,9 +177,12 @@ func (r *Reconnecting) Subscribe(topic string) error {
 	r.topics[topic] = true
 	r.start()
 	if r.cur != nil {
-		// A failure means the connection is going: the owner goroutine
-		// will redial and subscribe again.
-		_ = r.cur.Subscribe(topic)
+		// Any other failure means the connection is going: the owner
+		// goroutine will redial and subscribe again.
+		if err := r.cur.Subscribe(topic); errors.As(err, new(*RequestError)) {
+			delete(r.topics, topic)
+			return err
+		}
 	}
 	return nil
 }
@@ -335,6 +339,10 @@ func (r *Reconnecting) install(c *Client) bool {
 	}
 	for topic := range r.topics {
 		if err := c.Subscribe(topic); err != nil {
+			if errors.As(err, new(*RequestError)) {
+				// A v2 router refuses the topic: redialing will not help.
+				continue
+			}
 			r.lastErr = fmt.Errorf("client: subscribing again: %w", err)
 			return false
 		}

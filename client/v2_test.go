@@ -17,6 +17,7 @@ import (
 	"github.com/gammazero/nexus/v3/router"
 	"github.com/gammazero/nexus/v3/router/auth"
 	nw "github.com/gammazero/nexus/v3/wamp"
+	"go.uber.org/goleak"
 
 	"github.com/heraldws/herald/client"
 	"github.com/heraldws/herald/wamp"
@@ -24,6 +25,7 @@ import (
 
 // Pub/sub and RPC end to end through nexus, in each serializer.
 func TestV2Serializers(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) }) // runs last: after the router and the clients are gone
 	nx := startNexus(t, nil)
 	for _, proto := range v2Protocols {
 		t.Run(proto, func(t *testing.T) {
@@ -552,6 +554,7 @@ func TestV2CallTimeout(t *testing.T) {
 
 // Canceling ctx sends CANCEL, and the handler's context ends.
 func TestV2Cancel(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) }) // runs last: after the router and the clients are gone
 	nx := startNexus(t, nil)
 	started, ended := make(chan client.Invocation, 1), make(chan error, 1)
 	callee := dialV2(t, nx.url, client.Options{})
@@ -755,6 +758,7 @@ func TestV2GoodbyeOnClose(t *testing.T) {
 // A router that ends the session gets its GOODBYE answered, and the
 // pending requests fail.
 func TestV2RouterGoodbye(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) }) // runs last: after the router and the clients are gone
 	answered := make(chan wamp.Message, 2)
 	f := newFakeV2(t, func(p *fakeV2Peer) {
 		if _, ok := p.next().(*wamp.Call); !ok {
@@ -807,6 +811,7 @@ func TestV2RouterKill(t *testing.T) {
 
 // Close cancels the running handlers and returns once they have.
 func TestV2HandlersEndOnClose(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) }) // runs last: after the router and the clients are gone
 	nx := startNexus(t, nil)
 	started, ended := make(chan client.Invocation, 1), make(chan error, 1)
 	callee := dialV2(t, nx.url, client.Options{})
@@ -891,6 +896,17 @@ func TestV2Reconnecting(t *testing.T) {
 	if err := r.Publish(ctx, "com.ex.mine", "a"); err != nil {
 		t.Fatal(err)
 	}
+	// A topic the router refuses is an error, and is not kept for the
+	// next session.
+	var re *client.RequestError
+	if err := r.Subscribe("com..bad"); !errors.As(err, &re) || re.URI != wamp.URIInvalidURI {
+		t.Fatalf("Subscribe to an invalid topic: %v", err)
+	}
+	// A topic the next router refuses (it checks URIs strictly) does not
+	// keep the Reconnecting from restoring the others.
+	if err := r.Subscribe("com.ex.Loose"); err != nil {
+		t.Fatal(err)
+	}
 	if got := mine.nextEvent(t); got != (event{"com.ex.mine", `"a"`}) {
 		t.Fatalf("got %+v", got)
 	}
@@ -902,7 +918,7 @@ func TestV2Reconnecting(t *testing.T) {
 	if r.Connected() {
 		t.Fatal("still connected after the router went away")
 	}
-	startNexus(t, listen(t, addr))
+	startNexus(t, listen(t, addr), &router.RealmConfig{URI: "realm1", AnonymousAuth: true, StrictURI: true})
 	// Publish waits for the new session, which has subscribed again.
 	if err := r.Publish(ctx, "com.ex.mine", "b"); err != nil {
 		t.Fatal(err)

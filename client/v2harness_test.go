@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -43,16 +44,20 @@ type nexusRouter struct {
 }
 
 // startNexus serves a nexus router with realm1 (anonymous, disclosure
-// allowed, session kill enabled) and the extra realms, until the test
-// ends. ln, when not nil, is the listener to serve on.
+// allowed, session kill enabled; unless realms has one of its own) and
+// the extra realms, until the test ends. ln, when not nil, is the
+// listener to serve on.
 func startNexus(t *testing.T, ln net.Listener, realms ...*router.RealmConfig) *nexusRouter {
 	t.Helper()
-	cfg := &router.Config{RealmConfigs: append([]*router.RealmConfig{{
-		URI:            "realm1",
-		AnonymousAuth:  true,
-		AllowDisclose:  true,
-		EnableMetaKill: true,
-	}}, realms...)}
+	cfg := &router.Config{RealmConfigs: realms}
+	if !slices.ContainsFunc(realms, func(r *router.RealmConfig) bool { return r.URI == "realm1" }) {
+		cfg.RealmConfigs = append([]*router.RealmConfig{{
+			URI:            "realm1",
+			AnonymousAuth:  true,
+			AllowDisclose:  true,
+			EnableMetaKill: true,
+		}}, realms...)
+	}
 	r, err := router.NewRouter(cfg, log.New(io.Discard, "", 0))
 	if err != nil {
 		t.Fatalf("nexus router: %v", err)
