@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/heraldws/herald/wamp"
 )
 
 // Reasons a Check fails, as CheckError.Reason.
@@ -25,14 +27,19 @@ const (
 	CheckTLS = "tls"
 	// CheckForbidden: the server answered the upgrade with HTTP 403 (Err
 	// is a *HandshakeError), or it refused the ticket the OroSyncBundle
-	// way, with a text frame after the WELCOME (Err is ErrTicketRefused).
+	// way, with a text frame after the WELCOME (Err is ErrTicketRefused),
+	// or a WAMP v2 router refused the authentication with ABORT
+	// (wamp.error.authentication_failed, authorization_failed,
+	// not_authorized or no_auth_method; Err wraps an *AbortError).
 	CheckForbidden = "forbidden"
 	// CheckHandshake: the server answered with another HTTP status (Err
 	// is a *HandshakeError), or its answer is not a valid WebSocket
 	// upgrade.
 	CheckHandshake = "handshake"
 	// CheckProtocol: the upgrade succeeded but no WELCOME came first, or
-	// the server closed the connection right after it.
+	// the server closed the connection right after it, or a WAMP v2
+	// router answered HELLO with another ABORT (such as
+	// wamp.error.no_such_realm; Err wraps an *AbortError).
 	CheckProtocol = "protocol"
 	// CheckURL: the URL is not a ws:// or wss:// URL with a host, or
 	// Options.TicketFunc failed.
@@ -77,6 +84,9 @@ const checkGrace = 500 * time.Millisecond
 // the session accepted; a refused ticket is then CheckForbidden with
 // ErrTicketRefused. A successful Check thus takes at least 500 ms unless the
 // server sends something else first.
+//
+// With a v2 Options.Protocol, Check opens a WAMP v2 session (HELLO, any
+// CHALLENGE, WELCOME) and closes it with GOODBYE, without that wait.
 func Check(ctx context.Context, rawURL string, opts Options) error {
 	_, err := CheckSession(ctx, rawURL, opts)
 	return err
@@ -113,7 +123,11 @@ func CheckSession(ctx context.Context, rawURL string, opts Options) (string, err
 	if err != nil {
 		return "", ClassifyError(err)
 	}
-	timer := time.NewTimer(checkGrace)
+	grace := checkGrace
+	if c.v2 != nil {
+		grace = 0 // the OroSyncBundle refusal is a v1 thing
+	}
+	timer := time.NewTimer(grace)
 	closed := false
 	select {
 	case <-frame:
@@ -165,6 +179,14 @@ func ClassifyError(err error) *CheckError {
 		return &CheckError{Reason: CheckTimeout, Err: err}
 	case errors.Is(err, context.Canceled):
 		return &CheckError{Reason: CheckCanceled, Err: err}
+	}
+	var ae *AbortError
+	if errors.As(err, &ae) {
+		switch ae.Reason {
+		case wamp.URIAuthenticationFailed, wamp.URIAuthorizationFailed, wamp.URINotAuthorized, wamp.URINoAuthMethod:
+			return &CheckError{Reason: CheckForbidden, Err: err}
+		}
+		return &CheckError{Reason: CheckProtocol, Err: err}
 	}
 	var de *dialError
 	if errors.As(err, &de) {

@@ -62,7 +62,9 @@ type Options struct {
 	// an EVENT, CALLRESULT or CALLERROR: frames that are not WAMP at all
 	// (such as the raw text OroSyncBundle sends when it refuses a
 	// subscription or a ticket) and WAMP messages a server should not send
-	// a client. data may be retained. Nil drops them.
+	// a client. data may be retained. Nil drops them. In WAMP v2 it sees,
+	// text or binary, the messages that do not decode as v2 and those a
+	// router should not send a client in a session.
 	OnText func(data []byte)
 	// TLSConfig configures wss:// connections. Nil means the default
 	// configuration. When its ServerName is empty, the URL's host is used.
@@ -85,22 +87,70 @@ type Options struct {
 	// takes precedence over Ticket. Oro tickets expire (300 s by default),
 	// so a long-lived Reconnecting needs one minted per connection. An
 	// error fails the Dial; "" sends no ticket.
+	//
+	// In WAMP v2 neither goes into the URL: the ticket (TicketFunc is
+	// called when the CHALLENGE arrives) is the AUTHENTICATE answer to a
+	// "ticket" CHALLENGE.
 	TicketFunc func() (string, error)
+
+	// Protocol selects the WAMP dialect: "" or ProtocolV1 ("wamp") for
+	// WAMP v1, ProtocolV2JSON, ProtocolV2MsgPack or ProtocolV2CBOR for WAMP
+	// v2 with that serializer. With v2, Protocols defaults to [Protocol],
+	// and Dial fails unless the server chooses a v2 subprotocol, whose
+	// serializer is then used. The fields below apply to v2 only.
+	Protocol string
+	// Realm is the realm HELLO asks to join. Empty means DefaultRealm.
+	Realm string
+	// AuthID is the identity HELLO claims (HELLO.Details.authid), which
+	// the ticket and wampcra methods need. Empty sends none.
+	AuthID string
+	// AuthMethods lists the authentication methods HELLO offers, in order
+	// of preference. Nil derives them from the credentials given:
+	// "wampcra" when Secret is set, then "ticket" when Ticket or
+	// TicketFunc is; none (the router's anonymous default) without them.
+	AuthMethods []string
+	// Secret answers a "wampcra" CHALLENGE: the challenge is signed with
+	// wamp.CRASign, keyed with the secret itself or, when the challenge
+	// carries a salt, with wamp.CRADeriveKey(Secret, salt, iterations,
+	// keylen).
+	Secret string
+	// OnEventV2, when set, receives the v2 events instead of OnEvent, with
+	// their ids, whole payload and publisher. It is called as OnEvent is,
+	// from the reader goroutine, under the same rules. Without it, OnEvent
+	// receives v2 events too: the topic, and the payload's first positional
+	// argument as the event (see wamp.Payload.V1Event).
+	OnEventV2 func(Event)
+	// RequestTimeout bounds the v2 requests of the methods that take no
+	// context (Subscribe and Unsubscribe): how long they wait for the
+	// router's answer. Zero means DefaultRequestTimeout; a negative value
+	// means no bound.
+	RequestTimeout time.Duration
 }
 
-// CallError is the error of a Call the server answered with CALLERROR.
+// CallError is the error of a Call the server answered with CALLERROR, or
+// in WAMP v2 of a Call or CallV2 the router answered with ERROR. A
+// Handler returns one to answer with an ERROR of its URI.
 type CallError struct {
 	// URI is the error URI. Ratchet-based servers send the procedure URI.
 	URI string
 	// Description is the human-readable error text.
 	Description string
 	// Details is the optional fifth element of the CALLERROR as raw JSON;
-	// nil when the server sent none.
+	// nil when the server sent none. In WAMP v2 it is the ERROR.Details
+	// dict, nil when empty.
 	Details json.RawMessage
+	// Payload (v2) holds the ERROR's arguments. Description is then its
+	// first positional argument when that is a string.
+	Payload wamp.Payload
+
+	v2 bool // decoded from a v2 ERROR
 }
 
 // Error implements error.
 func (e *CallError) Error() string {
+	if e.v2 {
+		return "client: call error " + e.URI + payloadSuffix(e.Payload)
+	}
 	if len(e.Details) == 0 {
 		return fmt.Sprintf("client: call error %s: %s", e.URI, e.Description)
 	}
@@ -131,9 +181,10 @@ func Eligible(ids ...string) PublishOption {
 	return func(o *publishOptions) { o.eligible = append(o.eligible, ids...) }
 }
 
-// Client is one WAMP v1 session. Its methods are safe for concurrent use.
-// A Client owns one reader goroutine, which ends when the connection does;
-// Close waits for it.
+// Client is one WAMP session, v1 or v2 (see Options.Protocol). Its methods
+// are safe for concurrent use. A Client owns one reader goroutine, which
+// ends when the connection does, and in v2 one goroutine per running
+// invocation handler; Close waits for them.
 type Client struct {
 	conn       net.Conn
 	br         *bufio.Reader
@@ -162,6 +213,8 @@ type Client struct {
 	done      chan struct{} // closed by the reader when it has exited
 	closeOnce sync.Once
 	closeErr  error
+
+	v2 *v2session // nil for WAMP v1
 }
 
 type callReply struct {
@@ -176,6 +229,11 @@ type callReply struct {
 //
 // A server that refuses the handshake with an HTTP status yields a
 // *HandshakeError.
+//
+// With a v2 Options.Protocol, Dial sends HELLO after the handshake,
+// answers the router's CHALLENGEs (see Options.Ticket and Secret) and
+// waits for its WELCOME; a router's ABORT yields an error wrapping an
+// *AbortError.
 func Dial(ctx context.Context, rawURL string, opts Options) (*Client, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -193,14 +251,20 @@ func Dial(ctx context.Context, rawURL string, opts Options) (*Client, error) {
 	if u.Host == "" {
 		return nil, &dialError{stageURL, fmt.Errorf("client: URL %q has no host", rawURL)}
 	}
-	ticket := opts.Ticket
-	if opts.TicketFunc != nil {
-		if ticket, err = opts.TicketFunc(); err != nil {
-			return nil, &dialError{stageURL, fmt.Errorf("client: minting a ticket: %w", err)}
-		}
+	v2, err := isV2Protocol(opts.Protocol)
+	if err != nil {
+		return nil, &dialError{stageURL, err}
 	}
-	if ticket != "" {
-		u.RawQuery = appendTicket(u.RawQuery, ticket)
+	if !v2 {
+		ticket := opts.Ticket
+		if opts.TicketFunc != nil {
+			if ticket, err = opts.TicketFunc(); err != nil {
+				return nil, &dialError{stageURL, fmt.Errorf("client: minting a ticket: %w", err)}
+			}
+		}
+		if ticket != "" {
+			u.RawQuery = appendTicket(u.RawQuery, ticket)
+		}
 	}
 	timeout := opts.DialTimeout
 	if timeout == 0 {
@@ -220,7 +284,7 @@ func Dial(ctx context.Context, rawURL string, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, &dialError{stageTCP, fmt.Errorf("client: %w", err)}
 	}
-	c, err := handshake(ctx, conn, u, opts)
+	c, err := handshake(ctx, conn, u, opts, v2)
 	if err != nil {
 		conn.Close()
 		return nil, err
@@ -229,7 +293,7 @@ func Dial(ctx context.Context, rawURL string, opts Options) (*Client, error) {
 	return c, nil
 }
 
-func handshake(ctx context.Context, conn net.Conn, u *url.URL, opts Options) (*Client, error) {
+func handshake(ctx context.Context, conn net.Conn, u *url.URL, opts Options, v2 bool) (*Client, error) {
 	if u.Scheme == "wss" {
 		cfg := opts.TLSConfig.Clone()
 		if cfg == nil {
@@ -247,6 +311,9 @@ func handshake(ctx context.Context, conn net.Conn, u *url.URL, opts Options) (*C
 	protocols := opts.Protocols
 	if protocols == nil {
 		protocols = []string{wamp.V1Subprotocol}
+		if v2 {
+			protocols = []string{opts.Protocol}
+		}
 	}
 	res, err := ws.Handshake(ctx, conn, u, ws.HandshakeOptions{Header: opts.Header, Protocols: protocols})
 	if err != nil {
@@ -279,6 +346,18 @@ func handshake(ctx context.Context, conn net.Conn, u *url.URL, opts Options) (*C
 		c.r.MaxMessage = DefaultMaxMessageSize
 	case opts.MaxMessageSize > 0:
 		c.r.MaxMessage = opts.MaxMessageSize
+	}
+	if v2 {
+		codec, ok := wamp.CodecFor(res.Protocol)
+		if !ok || codec.Subprotocol() == wamp.V1Subprotocol {
+			return nil, &dialError{stageHandshake, fmt.Errorf("client: the server chose subprotocol %q, not a WAMP v2 one", res.Protocol)}
+		}
+		c.v2 = newV2Session(codec)
+		if err := c.establishV2(ctx); err != nil {
+			c.v2.cancel()
+			return nil, &dialError{stageWelcome, err}
+		}
+		return c, nil
 	}
 	if err := c.readWelcome(ctx); err != nil {
 		return nil, &dialError{stageWelcome, err}
@@ -378,15 +457,16 @@ func (e *HandshakeError) Error() string {
 	return fmt.Sprintf("client: handshake refused: %s: %q", e.Status, truncate([]byte(e.Body)))
 }
 
-// SessionID returns the session id from the server's WELCOME.
+// SessionID returns the session id from the server's WELCOME: in WAMP v2
+// the decimal form of SessionNumber.
 func (c *Client) SessionID() string { return c.sessionID }
 
 // ServerIdent returns the server software named in the WELCOME, such as
-// "Ratchet/0.4.4".
+// "Ratchet/0.4.4"; in WAMP v2 the WELCOME.Details.agent, if any.
 func (c *Client) ServerIdent() string { return c.ident }
 
-// Protocol returns the WebSocket subprotocol the server chose ("wamp"), or
-// "" if it chose none.
+// Protocol returns the WebSocket subprotocol the server chose ("wamp", or
+// a v2 one such as "wamp.2.json"), or "" if it chose none.
 func (c *Client) Protocol() string { return c.protocol }
 
 // Done returns a channel that is closed when the connection is gone and
@@ -408,13 +488,25 @@ func (c *Client) Prefix(prefix, uri string) error {
 }
 
 // Subscribe sends a SUBSCRIBE. WAMP v1 has no acknowledgement: the server
-// may refuse silently, or with a text frame (see Options.OnText).
+// may refuse silently, or with a text frame (see Options.OnText). In WAMP
+// v2 it is SubscribeWith with exact matching, bounded by
+// Options.RequestTimeout: it waits for the SUBSCRIBED, and a refusal is a
+// *RequestError.
 func (c *Client) Subscribe(topic string) error {
+	if c.v2 != nil {
+		return c.subscribeCompat(topic)
+	}
 	return c.send(&wamp.Subscribe{Topic: topic})
 }
 
-// Unsubscribe sends an UNSUBSCRIBE.
+// Unsubscribe sends an UNSUBSCRIBE. In WAMP v2 it ends every subscription
+// made with topic as its topic or pattern, whatever the match policy,
+// waiting for each UNSUBSCRIBED (bounded by Options.RequestTimeout); it
+// fails when there is none.
 func (c *Client) Unsubscribe(topic string) error {
+	if c.v2 != nil {
+		return c.unsubscribeCompat(topic)
+	}
 	return c.send(&wamp.Unsubscribe{Topic: topic})
 }
 
@@ -422,6 +514,14 @@ func (c *Client) Unsubscribe(topic string) error {
 // encoding/json, except a json.RawMessage, which is sent as is and must be
 // valid JSON. With ExcludeMe and an Exclude or Eligible list, the
 // session's own id is added to the exclusions.
+//
+// In WAMP v2 the event is the only positional argument, and Publish
+// returns once the PUBLISH is written (no acknowledge). It keeps the v1
+// meaning of the options: without ExcludeMe it sends exclude_me=false, so
+// the publisher receives its own event as in v1 (v2's default is the
+// opposite; PublishV2 follows it); ExcludeMe sends exclude_me=true;
+// Exclude and Eligible send the "exclude" and "eligible" lists, whose
+// string ids must be v2 session ids in decimal (SessionID).
 func (c *Client) Publish(topic string, event any, opts ...PublishOption) error {
 	payload, err := marshal(event)
 	if err != nil {
@@ -430,6 +530,9 @@ func (c *Client) Publish(topic string, event any, opts ...PublishOption) error {
 	var o publishOptions
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if c.v2 != nil {
+		return c.publishCompat(topic, payload, o)
 	}
 	m := &wamp.Publish{Topic: topic, Event: payload, Exclude: o.exclude, Eligible: o.eligible}
 	if o.excludeMe {
@@ -448,9 +551,19 @@ func (c *Client) Publish(topic string, event any, opts ...PublishOption) error {
 // wrapping ErrClosed when the connection goes first. Ratchet-based servers
 // pass a single list or object argument to the procedure as is, and any
 // other arguments as a list.
+//
+// In WAMP v2 the args are the CALL's positional arguments, and the result
+// is the RESULT's only positional argument when it has exactly one and no
+// keyword arguments; null when it has neither; otherwise the whole
+// payload as the JSON object {"args":[...],"kwargs":{...}} (both always
+// present). An ERROR is a *CallError; ctx ending sends a CANCEL (mode
+// killnowait). CallV2 gives the payload itself.
 func (c *Client) Call(ctx context.Context, procedure string, args ...any) (json.RawMessage, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if c.v2 != nil {
+		return c.callCompat(ctx, procedure, args)
 	}
 	raws := make([]json.RawMessage, len(args))
 	for i, a := range args {
@@ -511,12 +624,24 @@ func (c *Client) WriteRawBytes(b []byte) error {
 // for the reader goroutine. Pending calls fail. Close is idempotent; it
 // returns nil when the connection was already gone. It must not be called
 // from OnEvent or OnText.
+//
+// In WAMP v2 Close first cancels the contexts of the running invocation
+// handlers and gives them up to two seconds to answer, then sends
+// GOODBYE (wamp.close.normal) and waits up to two seconds for the
+// router's GOODBYE before the WebSocket closing handshake; it returns
+// only when every handler has returned. Handlers must therefore return
+// once their context is done, and must not call Close.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() { c.closeErr = c.close() })
 	return c.closeErr
 }
 
 func (c *Client) close() error {
+	if c.v2 != nil {
+		handlersDone := c.v2.stopHandlers()
+		defer func() { <-handlersDone }()
+		c.goodbyeV2(handlersDone)
+	}
 	select {
 	case <-c.done:
 		return nil
@@ -561,7 +686,15 @@ func (c *Client) readLoop() {
 		}
 		switch op {
 		case ws.OpText:
+			if c.v2 != nil {
+				c.handleV2(p)
+				continue
+			}
 			c.handleText(bytes.Clone(p))
+		case ws.OpBinary:
+			if c.v2 != nil {
+				c.handleV2(p)
+			}
 		case ws.OpPing:
 			_ = c.write(ws.OpPong, p, false)
 		case ws.OpClose:
@@ -612,6 +745,9 @@ func (c *Client) finish(endErr error) {
 	c.mu.Unlock()
 	for _, ch := range calls {
 		ch <- callReply{err: err}
+	}
+	if c.v2 != nil {
+		c.v2.end(err)
 	}
 	close(c.done)
 }

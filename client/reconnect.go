@@ -65,11 +65,19 @@ func (b Backoff) delay(n int) time.Duration {
 	return time.Duration(d)
 }
 
-// Reconnecting keeps one WAMP v1 session up: it dials on first use,
+// Reconnecting keeps one WAMP session up: it dials on first use,
 // redials with backoff whenever the connection goes, and subscribes the
 // new session to every topic given to Subscribe. Events arrive through
-// Options.OnEvent as with Dial. Use Options.TicketFunc rather than
-// Options.Ticket when the server checks expiring tickets.
+// Options.OnEvent (or OnEventV2) as with Dial. Use Options.TicketFunc
+// rather than Options.Ticket when the server checks expiring tickets.
+//
+// With a v2 Options.Protocol it keeps a WAMP v2 session up the same way:
+// Client.Subscribe then waits for each SUBSCRIBED (bounded by
+// Options.RequestTimeout), Publish keeps the v1 meaning of its options
+// (see Client.Publish), and a session the router ends with GOODBYE or
+// ABORT counts as a connection gone. Registrations and pattern
+// subscriptions are not restored: a Reconnecting handles exact topics
+// only.
 //
 // One goroutine, started on first use, owns the connection and does all
 // the dialing; Close stops it and waits for it. Its methods are safe for
@@ -158,7 +166,8 @@ func (r *Reconnecting) Publish(ctx context.Context, topic string, event any, opt
 
 // Subscribe subscribes to topic now if a session is up, and remembers it
 // so that every new session subscribes again. It starts dialing if
-// nothing has yet. It fails only after Close.
+// nothing has yet. It fails only after Close, and in WAMP v2 when the
+// router refuses the topic (a *RequestError), which is then forgotten.
 func (r *Reconnecting) Subscribe(topic string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -168,9 +177,12 @@ func (r *Reconnecting) Subscribe(topic string) error {
 	r.topics[topic] = true
 	r.start()
 	if r.cur != nil {
-		// A failure means the connection is going: the owner goroutine
-		// will redial and subscribe again.
-		_ = r.cur.Subscribe(topic)
+		// Any other failure means the connection is going: the owner
+		// goroutine will redial and subscribe again.
+		if err := r.cur.Subscribe(topic); errors.As(err, new(*RequestError)) {
+			delete(r.topics, topic)
+			return err
+		}
 	}
 	return nil
 }
@@ -327,6 +339,10 @@ func (r *Reconnecting) install(c *Client) bool {
 	}
 	for topic := range r.topics {
 		if err := c.Subscribe(topic); err != nil {
+			if errors.As(err, new(*RequestError)) {
+				// A v2 router refuses the topic: redialing will not help.
+				continue
+			}
 			r.lastErr = fmt.Errorf("client: subscribing again: %w", err)
 			return false
 		}
@@ -370,10 +386,14 @@ func (r *Reconnecting) watch(c *Client) bool {
 // closeStatusError describes the CLOSE the server sent c, if any.
 func closeStatusError(c *Client) error {
 	code, reason := c.CloseStatus()
-	if code == 0 {
-		return nil
+	var err error
+	if code != 0 {
+		err = fmt.Errorf("server closed the connection with %d %q", code, reason)
 	}
-	return fmt.Errorf("server closed the connection with %d %q", code, reason)
+	if bye := c.GoodbyeReason(); bye != "" {
+		err = errors.Join(fmt.Errorf("the router ended the session: %s", bye), err)
+	}
+	return err
 }
 
 // sleep waits d; it reports false when Close was called meanwhile.
