@@ -165,6 +165,37 @@ func (h *hub) subscriptionID(topic string) uint64 {
 	return 0
 }
 
+// subscriptionIDs lists the WAMP v2 subscription ids of every topic.
+func (h *hub) subscriptionIDs() []uint64 {
+	ids := []uint64{}
+	for i := range h.shards {
+		sh := &h.shards[i]
+		sh.mu.RLock()
+		for _, t := range sh.topics {
+			ids = append(ids, t.id)
+		}
+		sh.mu.RUnlock()
+	}
+	return ids
+}
+
+// topicByID returns the topic whose subscription id is id (a scan: for
+// the meta API, not for fan-out).
+func (h *hub) topicByID(id uint64) (string, bool) {
+	for i := range h.shards {
+		sh := &h.shards[i]
+		sh.mu.RLock()
+		for name, t := range sh.topics {
+			if t.id == id {
+				sh.mu.RUnlock()
+				return name, true
+			}
+		}
+		sh.mu.RUnlock()
+	}
+	return "", false
+}
+
 // count returns the number of subscribers of topic.
 func (h *hub) count(topic string) int {
 	sh := h.shard(topic)

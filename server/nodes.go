@@ -24,13 +24,16 @@ const DefaultNodeAnnounceInterval = 2 * time.Second
 
 // NodeInfo is what a node announces about itself and what /api/info lists.
 type NodeInfo struct {
-	Node          string    `json:"node"`
-	Version       string    `json:"version"`
-	Connections   int       `json:"connections"`
-	Subscriptions int       `json:"subscriptions"`
-	Topics        int       `json:"topics"`
-	Instance      string    `json:"instance"`
-	LastSeen      time.Time `json:"last_seen"`
+	Node          string `json:"node"`
+	Version       string `json:"version"`
+	Connections   int    `json:"connections"`
+	Subscriptions int    `json:"subscriptions"`
+	Topics        int    `json:"topics"`
+	// Patterns counts the node's WAMP v2 pattern subscriptions: while a
+	// node has one, every node sends it every publication.
+	Patterns int       `json:"patterns,omitempty"`
+	Instance string    `json:"instance"`
+	LastSeen time.Time `json:"last_seen"`
 }
 
 // nodes keeps the latest announcement of every node of the cluster.
@@ -38,8 +41,32 @@ type nodes struct {
 	instance string // random per process: tells two nodes with one id apart
 	interval time.Duration
 
+	// kicks asks announceLoop for an announcement now.
+	kicks chan struct{}
+
 	mu   sync.Mutex
 	seen map[string]NodeInfo
+}
+
+// kick asks for an announcement now, without waiting for it.
+func (n *nodes) kick() {
+	select {
+	case n.kicks <- struct{}{}:
+	default:
+	}
+}
+
+// anyPatterns reports whether a node heard from recently has pattern
+// subscriptions.
+func (n *nodes) anyPatterns(now time.Time) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, info := range n.seen {
+		if info.Patterns > 0 && now.Sub(info.LastSeen) <= 3*n.interval {
+			return true
+		}
+	}
+	return false
 }
 
 // announce publishes this node's stats to the cluster, and records them
@@ -59,6 +86,7 @@ func (s *Server) selfInfo() NodeInfo {
 	return NodeInfo{
 		Node: s.ids.nodeID(), Version: Version, Connections: st.Connections,
 		Subscriptions: st.Subscriptions, Topics: st.Topics, Instance: s.nodes.instance,
+		Patterns: int(s.patterns.n.Load()),
 	}
 }
 
@@ -122,6 +150,8 @@ func (s *Server) announceLoop(stop <-chan struct{}, done chan<- struct{}) {
 		case <-stop:
 			return
 		case <-t.C:
+			s.announce()
+		case <-s.nodes.kicks:
 			s.announce()
 		}
 	}

@@ -125,7 +125,8 @@ func (s *Server) callTimedOut(c dealer.Call) {
 // interrupted).
 func (s *Server) rpcSessionGone(sess *session) {
 	n := dealer.SessionID(sess.Number())
-	if _, ok := sess.proto.(*wampV2); ok {
+	if v2, ok := sess.proto.(*wampV2); ok {
+		v2.ended(sess)
 		left, deleted := s.registry.RemoveSession(n)
 		s.metaRegistrationsGone(n, left, deleted)
 		for _, c := range s.calls.CalleeGone(n) {

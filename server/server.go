@@ -95,6 +95,8 @@ type Server struct {
 	// calls in flight to them (see rpc.go).
 	registry *dealer.Registry
 	calls    *dealer.Calls
+	// patterns holds the v2 prefix and wildcard subscriptions.
+	patterns patternSubs
 
 	trimStop chan struct{} // ends trim; nil when DisableMemoryTrim
 	trimDone chan struct{}
@@ -177,6 +179,7 @@ func New(cfg Config) (*Server, error) {
 	s.registry = dealer.NewRegistry()
 	s.calls = dealer.NewCalls(s.callTimedOut)
 	s.nodes.instance, s.nodes.interval = newInstanceID(), cfg.NodeAnnounceInterval
+	s.nodes.kicks = make(chan struct{}, 1)
 	if s.nodes.interval <= 0 {
 		s.nodes.interval = DefaultNodeAnnounceInterval
 	}
@@ -250,7 +253,7 @@ func (s *Server) Publish(ctx context.Context, p Publication) error {
 // publish is Publish; without confirm, a broker.Pipeliner hands the
 // publication on without waiting for its server (see Topic.Relay).
 func (s *Server) publish(ctx context.Context, p Publication, confirm bool) error {
-	if p.Topic == nodesTopic {
+	if p.Topic == nodesTopic || p.Topic == patternsTopic {
 		return fmt.Errorf("server: %q is reserved for herald's own use", p.Topic)
 	}
 	if !s.brokerUp.Load() || time.Now().UnixNano() < s.settleUntil.Load() {
@@ -276,6 +279,9 @@ func (s *Server) publish(ctx context.Context, p Publication, confirm bool) error
 	} else {
 		err = s.broker.Publish(ctx, bp)
 	}
+	if err == nil && s.clusterHasPatterns() {
+		err = s.publishToPatterns(ctx, bp, confirm)
+	}
 	if err != nil {
 		s.metrics.brokerFailures.Inc()
 		if errors.Is(err, broker.ErrUnavailable) {
@@ -293,10 +299,25 @@ func (s *Server) publish(ctx context.Context, p Publication, confirm bool) error
 // deliver is the broker's Deliver: a publication for a topic this node
 // subscribes to, from any node.
 func (s *Server) deliver(p broker.Publication) {
-	if p.Topic == nodesTopic {
+	switch p.Topic {
+	case nodesTopic:
 		s.heard(p)
 		return
+	case patternsTopic:
+		inner, err := broker.Unmarshal(p.Payload)
+		if err != nil {
+			s.log.Error("a pattern publication from the broker is malformed", "err", err)
+			return
+		}
+		pub := s.publicationOf(inner)
+		s.fanoutPatterns(&pub, s.filterOrNil(&pub))
+		return
 	}
+	s.fanoutExact(s.publicationOf(p))
+}
+
+// publicationOf is a broker publication as the server delivers it.
+func (s *Server) publicationOf(p broker.Publication) Publication {
 	payload := wamp.Payload{Args: p.Args, Kwargs: p.Kwargs}
 	if payload.IsZero() {
 		payload = wamp.PayloadOfV1(p.Payload)
@@ -309,7 +330,7 @@ func (s *Server) deliver(p broker.Publication) {
 	if p.Publisher != nil {
 		pub.Publisher = &Publisher{Session: p.Publisher.Session, AuthID: p.Publisher.AuthID, AuthRole: p.Publisher.AuthRole}
 	}
-	s.fanout(pub)
+	return pub
 }
 
 // fanout delivers p to the local subscribers of p.Topic and returns how
@@ -318,6 +339,11 @@ func (s *Server) deliver(p broker.Publication) {
 // bytes. It never waits for a subscriber: one whose queue is full is
 // closed as a slow consumer.
 func (s *Server) fanout(p Publication) int {
+	return s.fanoutExact(p) + s.fanoutPatterns(&p, s.filterOrNil(&p))
+}
+
+// fanoutExact delivers p to the subscribers of its exact topic only.
+func (s *Server) fanoutExact(p Publication) int {
 	s.metrics.publications.Inc()
 	frames := eventFrames{p: &p}
 	delivered := 0
@@ -657,6 +683,9 @@ func (s *Server) resync() {
 			continue
 		}
 		topics := append(s.localTopics(), nodesTopic)
+		if s.patterns.n.Load() > 0 {
+			topics = append(topics, patternsTopic)
+		}
 		for _, topic := range topics {
 			if err := s.broker.Subscribe(context.Background(), topic); err != nil {
 				s.log.Warn("broker resubscribe failed", "topic", topic, "err", err)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -209,6 +210,10 @@ func (s *session) subscribe(name string) error {
 		return overLimit(limitSubscriptions, "more than %d subscriptions", limit)
 	}
 	t, b, ok := s.srv.resolve(name)
+	if isMetaTopic(name) {
+		// The meta API's events: no route, only the server publishes.
+		t, b, ok = &Topic{srv: s.srv, Name: name}, Binding{}, true
+	}
 	if !ok {
 		return s.unknown(name, "SUBSCRIBE")
 	}
@@ -237,6 +242,14 @@ func (s *session) subscribe(name string) error {
 		}
 	}
 	return nil
+}
+
+// subscriptionCount returns how many exact topics the session subscribes
+// to.
+func (s *session) subscriptionCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.topics.len()
 }
 
 // leave removes a subscription without telling its handler.
@@ -269,6 +282,9 @@ func (s *session) unsubscribe(name string) bool {
 func (s *session) publish(name string, ev *PublishEvent) error {
 	if err := s.checkLength("topic", name); err != nil {
 		return err
+	}
+	if strings.HasPrefix(name, metaTopicPrefix) && wamp.ReservedURI(name) {
+		return &refusal{uri: name, denial: &Denial{Code: 403, URI: wamp.URIInvalidURI, Reason: fmt.Sprintf("%q is reserved for the router's meta events.", name)}}
 	}
 	t, b, ok := s.srv.resolve(name)
 	if !ok {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/heraldws/herald/internal/dealer"
@@ -27,10 +28,15 @@ type wampV2 struct {
 	// is answered at HELLO: the client may still authenticate in WAMP.
 	upgradeErr error
 	// challenge is the CHALLENGE sent, while its AUTHENTICATE is awaited.
-	challenge *v2Challenge
-	realm     string
-	// subs maps the session's subscription ids to their topics.
-	subs map[uint64]string
+	challenge  *v2Challenge
+	realm      string
+	authMethod string
+	// joined is set at WELCOME (the meta API lists joined sessions only).
+	joined atomic.Bool
+	// subs maps the session's exact subscription ids to their topics;
+	// patterns holds its pattern subscriptions' ids.
+	subs     map[uint64]string
+	patterns map[uint64]struct{}
 }
 
 var _ protocol = (*wampV2)(nil)
@@ -253,13 +259,15 @@ var (
 
 // welcome opens the session.
 func (p *wampV2) welcome(s *session, method string) {
-	p.state = v2Established
+	p.state, p.authMethod = v2Established, method
 	d := wamp.WelcomeDetails{
 		Roles: map[string][]string{wamp.RoleBroker: brokerFeatures, wamp.RoleDealer: dealerFeatures},
 		Agent: s.srv.cfg.ServerIdent, AuthID: s.identity.AuthID(s.id), AuthRole: s.identity.AuthRole(),
 		AuthMethod: method, AuthProvider: authProvider,
 	}
 	p.send(s, &wamp.Welcome{Session: s.Number(), Details: d.JSON()})
+	p.joined.Store(true)
+	s.srv.metaJoined(s)
 }
 
 // subscribe answers a SUBSCRIBE.
@@ -270,8 +278,7 @@ func (p *wampV2) subscribe(s *session, m *wamp.Subscribe) error {
 		return nil
 	}
 	if opts.Match != wamp.MatchPolicyExact {
-		p.sendError(s, wamp.V2Subscribe, m.Request, wamp.URIFeatureNotSupported, fmt.Sprintf("%s subscriptions are not taken yet", opts.Match))
-		return nil
+		return p.subscribePattern(s, m, opts.Match)
 	}
 	if !wamp.ValidURI(m.Topic, false) {
 		p.sendError(s, wamp.V2Subscribe, m.Request, wamp.URIInvalidURI, fmt.Sprintf("%q is not a valid topic URI", m.Topic))
@@ -284,13 +291,80 @@ func (p *wampV2) subscribe(s *session, m *wamp.Subscribe) error {
 	if p.subs == nil {
 		p.subs = map[uint64]string{}
 	}
+	_, again := p.subs[id]
 	p.subs[id] = m.Topic
 	p.send(s, &wamp.Subscribed{Request: m.Request, Subscription: id})
+	if !again {
+		if s.srv.hub.count(m.Topic) == 1 {
+			s.srv.metaEvent(metaOnCreate, s.Number(), map[string]any{"id": id, "uri": m.Topic, "match": "exact"})
+		}
+		s.srv.metaEvent(metaOnSubscribe, s.Number(), id)
+	}
 	return nil
+}
+
+// subscribePattern answers a SUBSCRIBE with match prefix or wildcard.
+func (p *wampV2) subscribePattern(s *session, m *wamp.Subscribe, match wamp.MatchPolicy) error {
+	if !wamp.ValidPattern(m.Topic, match, false) {
+		p.sendError(s, wamp.V2Subscribe, m.Request, wamp.URIInvalidURI, fmt.Sprintf("%q is not a valid %s pattern", m.Topic, match))
+		return nil
+	}
+	if err := s.checkLength("topic", m.Topic); err != nil {
+		return err
+	}
+	if limit := s.srv.cfg.MaxSubscriptions; limit > 0 && len(p.patterns)+s.subscriptionCount() >= limit {
+		return overLimit(limitSubscriptions, "more than %d subscriptions", limit)
+	}
+	id, created, first := s.srv.patterns.add(m.Topic, match, s)
+	if first {
+		s.srv.patternsChanged(true, false)
+	}
+	if p.patterns == nil {
+		p.patterns = map[uint64]struct{}{}
+	}
+	_, again := p.patterns[id]
+	p.patterns[id] = struct{}{}
+	p.send(s, &wamp.Subscribed{Request: m.Request, Subscription: id})
+	if created {
+		s.srv.metaEvent(metaOnCreate, s.Number(), map[string]any{"id": id, "uri": m.Topic, "match": match.String()})
+	}
+	if !again {
+		s.srv.metaEvent(metaOnSubscribe, s.Number(), id)
+	}
+	return nil
+}
+
+// ended releases what the session holds beyond its exact topics.
+func (p *wampV2) ended(s *session) {
+	for id := range p.patterns {
+		if gone, last := s.srv.patterns.remove(id, s); gone {
+			s.srv.metaEvent(metaOnDelete, s.Number(), id)
+			if last {
+				s.srv.patternsChanged(false, true)
+			}
+		}
+	}
+	p.patterns = nil
+	if p.joined.Load() {
+		s.srv.metaEvent(metaOnLeave, s.Number(), s.identity.AuthID(s.id), s.identity.AuthRole())
+	}
 }
 
 // unsubscribe answers an UNSUBSCRIBE.
 func (p *wampV2) unsubscribe(s *session, m *wamp.Unsubscribe) error {
+	if _, ok := p.patterns[m.Subscription]; ok {
+		delete(p.patterns, m.Subscription)
+		gone, last := s.srv.patterns.remove(m.Subscription, s)
+		if last {
+			s.srv.patternsChanged(false, true)
+		}
+		p.send(s, &wamp.Unsubscribed{Request: m.Request})
+		s.srv.metaEvent(metaOnUnsubscribe, s.Number(), m.Subscription)
+		if gone {
+			s.srv.metaEvent(metaOnDelete, s.Number(), m.Subscription)
+		}
+		return nil
+	}
 	topic, ok := p.subs[m.Subscription]
 	if !ok {
 		p.sendError(s, wamp.V2Unsubscribe, m.Request, wamp.URINoSuchSubscription, fmt.Sprintf("this session has no subscription %d", m.Subscription))
@@ -299,6 +373,10 @@ func (p *wampV2) unsubscribe(s *session, m *wamp.Unsubscribe) error {
 	delete(p.subs, m.Subscription)
 	s.unsubscribe(topic)
 	p.send(s, &wamp.Unsubscribed{Request: m.Request})
+	s.srv.metaEvent(metaOnUnsubscribe, s.Number(), m.Subscription)
+	if s.srv.hub.subscriptionID(topic) != m.Subscription {
+		s.srv.metaEvent(metaOnDelete, s.Number(), m.Subscription)
+	}
 	return nil
 }
 
@@ -387,6 +465,10 @@ func (p *wampV2) call(s *session, m *wamp.Call) error {
 		p.sendError(s, wamp.V2Call, m.Request, wamp.URIInvalidURI, fmt.Sprintf("%q is not a valid procedure URI", m.Procedure))
 		return nil
 	}
+	if isMetaProcedure(m.Procedure) {
+		p.metaCall(s, m)
+		return nil
+	}
 	if s.srv.routeToCallee(s, dealer.Call{Caller: dealer.SessionID(s.Number()), CallerRequest: m.Request, Procedure: m.Procedure}, opts, m.Payload) {
 		return nil // the callee answers, or the dealer for it
 	}
@@ -396,6 +478,26 @@ func (p *wampV2) call(s *session, m *wamp.Call) error {
 	}
 	p.send(s, &wamp.Result{Request: m.Request, Details: json.RawMessage("{}"), Payload: result})
 	return nil
+}
+
+// metaCall answers a call of the meta API.
+func (p *wampV2) metaCall(s *session, m *wamp.Call) {
+	var args []json.RawMessage
+	if len(m.Payload.Args) > 0 && json.Unmarshal(m.Payload.Args, &args) != nil {
+		p.sendError(s, wamp.V2Call, m.Request, wamp.URIInvalidArgument, "the arguments are not a list")
+		return
+	}
+	result, uri, message := s.srv.metaCall(m.Procedure, args)
+	if uri != "" {
+		p.sendError(s, wamp.V2Call, m.Request, uri, message)
+		return
+	}
+	list, err := json.Marshal(result)
+	if err != nil {
+		p.sendError(s, wamp.V2Call, m.Request, "wamp.error.runtime_error", err.Error())
+		return
+	}
+	p.send(s, &wamp.Result{Request: m.Request, Details: json.RawMessage("{}"), Payload: wamp.Payload{Args: list}})
 }
 
 // refused answers a request that a session operation turned down with an
