@@ -187,7 +187,7 @@ func TestCheckConfigWAMPv2Keys(t *testing.T) {
 		"problem: " + path + `:2: wamp.realms[1]: "wamp.private" is in the namespace WAMP reserves for itself (wamp.*)`,
 		"problem: " + path + `:2: wamp.realms[2]: duplicate realm "realm1" (first at wamp.realms[0])`,
 		"problem: " + path + `:5: wamp.cra_users[0].secret: "${CRA_SECRET}" is not expanded: write '%env(CRA_SECRET)%' to read the variable`,
-		"problem: " + path + `:6: wamp.cra_users[0].iterations: applies only with wamp.cra_users[0].salt (without a salt the secret is the key itself)`,
+		"problem: " + path + `:6: wamp.cra_users[0].iterations: 0 is not positive`,
 	}
 	out, err, code := checkConfig(t, "-c", path)
 	if code != 1 || !strings.Contains(err.Error(), "4 problems") {

@@ -30,11 +30,13 @@ type CRAUser struct {
 	// KeyLen) instead of Secret itself, as autobahn's derive_key. Default
 	// empty.
 	Salt string `yaml:"salt"`
-	// Iterations is the PBKDF2 iteration count of a salted key: positive,
-	// and only with Salt. Absent (nil) means 1000. See Derivation.
+	// Iterations is the PBKDF2 iteration count of a salted key; it must
+	// be positive, and without Salt it is unused. Absent (nil) means
+	// 1000. See Derivation.
 	Iterations *int `yaml:"iterations"`
-	// KeyLen is the length in bytes of a salted key: positive, and only
-	// with Salt. Absent (nil) means 32. See Derivation.
+	// KeyLen is the length in bytes of a salted key; it must be positive,
+	// and without Salt it is unused. Absent (nil) means 32. See
+	// Derivation.
 	KeyLen *int `yaml:"keylen"`
 }
 
@@ -99,11 +101,7 @@ func (c *Config) validateWAMP() []error {
 			key string
 			v   *int
 		}{{"iterations", u.Iterations}, {"keylen", u.KeyLen}} {
-			switch {
-			case n.v == nil:
-			case u.Salt == "":
-				bad(p+n.key, "applies only with %ssalt (without a salt the secret is the key itself)", p)
-			case *n.v <= 0:
+			if n.v != nil && *n.v <= 0 {
 				bad(p+n.key, "%d is not positive", *n.v)
 			}
 		}

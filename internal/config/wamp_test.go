@@ -42,6 +42,10 @@ func TestWAMPv2Keys(t *testing.T) {
 			realms:     []string{"realm1"},
 			users:      []CRAUser{{AuthID: "a", Secret: "from env", Role: "user", Salt: "x", Iterations: new(5000)}},
 			derivation: [][2]int{{5000, 32}}},
+		{name: "iterations and keylen without a salt are unused", in: "wamp:\n  cra_users:\n    - {authid: a, secret: s, salt: '', iterations: 1000, keylen: 32}\n",
+			realms:     []string{"realm1"},
+			users:      []CRAUser{{AuthID: "a", Secret: "s", Role: "user", Iterations: new(1000), KeyLen: new(32)}},
+			derivation: [][2]int{{0, 0}}},
 		{name: "a numeric secret is a string", in: "wamp:\n  cra_users:\n    - {authid: 42, secret: 1234}\n",
 			realms:     []string{"realm1"},
 			users:      []CRAUser{{AuthID: "42", Secret: "1234", Role: "user"}},
@@ -107,12 +111,9 @@ func TestWAMPv2KeysInvalid(t *testing.T) {
 			`c.yaml:6: wamp.cra_users[0].iterations: 0 is not positive`,
 			`c.yaml:7: wamp.cra_users[0].keylen: -1 is not positive`,
 		}},
-		{"iterations and keylen without a salt", "wamp:\n  cra_users:\n    - authid: a\n      secret: s\n      iterations: 1000\n      keylen: 32\n", []string{
-			`c.yaml:5: wamp.cra_users[0].iterations: applies only with wamp.cra_users[0].salt (without a salt the secret is the key itself)`,
-			`c.yaml:6: wamp.cra_users[0].keylen: applies only with wamp.cra_users[0].salt (without a salt the secret is the key itself)`,
-		}},
-		{"empty salt is no salt", "wamp:\n  cra_users:\n    - authid: a\n      secret: s\n      salt: ''\n      iterations: 10\n", []string{
-			`c.yaml:6: wamp.cra_users[0].iterations: applies only with wamp.cra_users[0].salt (without a salt the secret is the key itself)`,
+		{"not positive without a salt either", "wamp:\n  cra_users:\n    - authid: a\n      secret: s\n      salt: ''\n      iterations: -5\n      keylen: 0\n", []string{
+			`c.yaml:6: wamp.cra_users[0].iterations: -5 is not positive`,
+			`c.yaml:7: wamp.cra_users[0].keylen: 0 is not positive`,
 		}},
 		{"in file order with other sections", "log:\n  level: loud\nwamp:\n  realms: [wamp.x]\n  prefix_mode: strict\n", []string{
 			`c.yaml:2: log.level: "loud" is not one of debug, info, warn, error`,
@@ -167,14 +168,14 @@ func TestWAMPv2KeysDecodeErrors(t *testing.T) {
 
 func TestWAMPv2ValidateProgrammatic(t *testing.T) {
 	// A Config built in Go, without a file: errors name the key alone,
-	// and absent iterations and keylen are not "given".
+	// and absent (nil) iterations and keylen are their defaults.
 	c := Default()
 	c.WAMP.Realms = []string{"realm1", "realm1"}
-	c.WAMP.CRAUsers = []CRAUser{{AuthID: "a", Secret: "s", Salt: "x"}, {AuthID: "a", Secret: "t", KeyLen: new(8)}}
+	c.WAMP.CRAUsers = []CRAUser{{AuthID: "a", Secret: "s", Salt: "x"}, {AuthID: "a", Secret: "t", KeyLen: new(0)}}
 	want := []string{
 		`wamp.realms[1]: duplicate realm "realm1" (first at wamp.realms[0])`,
 		`wamp.cra_users[1].authid: duplicate authid "a" (first at wamp.cra_users[0])`,
-		`wamp.cra_users[1].keylen: applies only with wamp.cra_users[1].salt (without a salt the secret is the key itself)`,
+		`wamp.cra_users[1].keylen: 0 is not positive`,
 	}
 	if got := errLines(c.Validate()); !reflect.DeepEqual(got, want) {
 		t.Errorf("Validate() =\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
