@@ -149,6 +149,8 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		ProxyProtocol:     cfg.Server.ProxyProtocol,
 		HandshakeTimeout:  cfg.Server.HandshakeTimeout.D(),
 		WriteTimeout:      cfg.Server.WriteTimeout.D(),
+		Realms:            cfg.WAMP.Realms,
+		CRAUsers:          craUsers(cfg.WAMP.CRAUsers),
 		NodeID:            cfg.Server.NodeID,
 		Router:            rt.router,
 		Handlers:          rt.handlers,
@@ -252,6 +254,22 @@ func unlimitedIfZero(n int) int {
 		return -1
 	}
 	return n
+}
+
+// craUsers turns wamp.cra_users into the server's WAMP-CRA users.
+func craUsers(users []config.CRAUser) []server.CRAUser {
+	if len(users) == 0 {
+		return nil
+	}
+	out := make([]server.CRAUser, len(users))
+	for i, u := range users {
+		iterations, keyLen := u.Derivation()
+		out[i] = server.CRAUser{
+			AuthID: u.AuthID, Secret: u.Secret, Role: u.Role,
+			Salt: u.Salt, Iterations: iterations, KeyLen: keyLen,
+		}
+	}
+	return out
 }
 
 // newLogger builds the process logger from the log section.

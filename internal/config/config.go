@@ -194,6 +194,13 @@ type WAMP struct {
 	// PrefixMode is PrefixRatchet (default; empty means the default) or
 	// PrefixSpec.
 	PrefixMode string `yaml:"prefix_mode"`
+	// Realms are the WAMP v2 realms clients may join. Default [realm1]
+	// (empty means the default). Each is a WAMP URI by the loose rule,
+	// outside the "wamp" namespace, listed once.
+	Realms []string `yaml:"realms"`
+	// CRAUsers are the users who may authenticate with WAMP-CRA
+	// (authmethod "wampcra") in WAMP v2. Default none.
+	CRAUsers []CRAUser `yaml:"cra_users"`
 }
 
 // Log is the log section.
@@ -258,6 +265,14 @@ func (c *Config) setDefaults() {
 	}
 	if c.WAMP.PrefixMode == "" {
 		c.WAMP.PrefixMode = PrefixRatchet
+	}
+	if len(c.WAMP.Realms) == 0 {
+		c.WAMP.Realms = []string{defaultRealm}
+	}
+	for i := range c.WAMP.CRAUsers {
+		if u := &c.WAMP.CRAUsers[i]; u.Role == "" {
+			u.Role = defaultCRARole
+		}
 	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"

@@ -120,7 +120,7 @@ func TestDefault(t *testing.T) {
 			WriteTimeout:      Duration(10 * time.Second),
 			ShutdownTimeout:   Duration(10 * time.Second),
 		},
-		WAMP: WAMP{PrefixMode: "ratchet"},
+		WAMP: WAMP{PrefixMode: "ratchet", Realms: []string{"realm1"}},
 		Log:  Log{Level: "info", Format: "text"},
 		Auth: Auth{Anonymous: true, OnFailure: "oro"},
 		API:  API{MaxBodySize: 1 << 20},
@@ -138,7 +138,8 @@ func TestDefault(t *testing.T) {
 		t.Errorf("TLSConfig() = %v, %v; want nil, nil when disabled", tc, err)
 	}
 	c.Server.Port = 1
-	if Default().Server.Port != 8080 {
+	c.WAMP.Realms[0] = "changed"
+	if Default().Server.Port != 8080 || Default().WAMP.Realms[0] != "realm1" {
 		t.Error("Default() shares state between calls")
 	}
 
@@ -167,7 +168,7 @@ server:
   write_timeout: 0s
   shutdown_timeout: 0
   keepalive_interval: 0
-wamp: {prefix_mode: ""}
+wamp: {prefix_mode: "", realms: []}
 log: {level: "", format: ""}
 `
 	c, err := ParseWithEnv([]byte(in), "c.yaml", noEnv)
@@ -220,6 +221,16 @@ origins:
   - www.example.com
 wamp:
   prefix_mode: spec
+  realms: [realm1, com.example.app]
+  cra_users:
+    - authid: backend
+      secret: s3cret
+      role: ROLE_BACKEND
+    - authid: salted
+      secret: other
+      salt: salt123
+      iterations: 100
+      keylen: 16
 log:
   level: debug
   format: json
@@ -255,11 +266,14 @@ log:
 			NodeID:            "0a1b2c3d",
 		},
 		Origins: []string{"example.com", "www.example.com"},
-		WAMP:    WAMP{PrefixMode: "spec"},
-		Log:     Log{Level: "debug", Format: "json"},
-		Auth:    Auth{Anonymous: true, OnFailure: "oro"},
-		API:     API{MaxBodySize: 1 << 20},
-		Dir:     filepath.Dir(path),
+		WAMP: WAMP{PrefixMode: "spec", Realms: []string{"realm1", "com.example.app"}, CRAUsers: []CRAUser{
+			{AuthID: "backend", Secret: "s3cret", Role: "ROLE_BACKEND"},
+			{AuthID: "salted", Secret: "other", Role: "user", Salt: "salt123", Iterations: new(100), KeyLen: new(16)},
+		}},
+		Log:  Log{Level: "debug", Format: "json"},
+		Auth: Auth{Anonymous: true, OnFailure: "oro"},
+		API:  API{MaxBodySize: 1 << 20},
+		Dir:  filepath.Dir(path),
 	}
 	var warned []string
 	for _, w := range c.Warnings() {

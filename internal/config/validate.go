@@ -101,6 +101,7 @@ func (c *Config) Validate() error {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		bad("log.format", "%q is not one of text, json", c.Log.Format)
 	}
+	errs = append(errs, c.validateWAMP()...)
 	errs = append(errs, c.validateRouting()...)
 	errs = append(errs, c.validateAuth()...)
 	errs = append(errs, c.validatePushers()...)
