@@ -170,6 +170,9 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
 		sess.extra.remote = r.RemoteAddr
 	}
 	sess.poll = s.watch(conn, sess.wake)
+	if v1, ok := proto.(*wampV1); ok {
+		v1.joined = authErr == nil // before the session starts: read turns only read it
+	}
 	if authErr != nil {
 		if !inSession {
 			s.metrics.handshakeFailures.WithLabelValues(failAuth).Inc()
@@ -188,6 +191,9 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	admitted = false // the session now holds the slot
+	if v1, ok := proto.(*wampV1); ok && v1.joined {
+		s.metaJoined(sess) // a v2 session joins at WELCOME
+	}
 	if s.log.Enabled(r.Context(), slog.LevelDebug) {
 		sess.logger().Debug("session opened", "path", r.URL.Path, "origin", r.Header.Get("Origin"), "scheme", requestScheme(r))
 	}

@@ -73,6 +73,10 @@ func sessionDetails(sess *session) map[string]any {
 
 func (s *Server) metaJoined(sess *session) { s.metaEvent(metaOnJoin, sessionDetails(sess)) }
 
+func (s *Server) metaLeft(sess *session) {
+	s.metaEvent(metaOnLeave, sess.Number(), sess.identity.AuthID(sess.id), sess.identity.AuthRole())
+}
+
 func (s *Server) metaRegistered(sess *session, reg dealer.Registration) {
 	if len(reg.Callees) == 1 {
 		s.metaEvent(metaOnRegCreate, sess.Number(), registrationDetails(reg))

@@ -150,6 +150,11 @@ func TestV2MetaAPI(t *testing.T) {
 	}
 	v1 := dial(t, ts.addr)
 	v1Number, _ := sessionNumber(v1.session)
+	e = watcher.expectEvent()
+	json.Unmarshal(e.Payload.Args, &join)
+	if e.Subscription != onJoin || len(join) != 1 || join[0]["session"] != float64(v1Number) || join[0]["protocol"] != "wamp" {
+		t.Fatalf("on_join of a v1 session %s", e.Payload.Args)
+	}
 
 	id := other.subscribeV2("acme.meta", `{}`)
 	if e := watcher.expectEvent(); e.Subscription != onSub || compactJSON(t, e.Payload.Args) != fmt.Sprintf(`[%d,%d]`, other.number, id) {
@@ -209,5 +214,9 @@ func TestV2MetaAPI(t *testing.T) {
 	e = watcher.expectEvent()
 	if compactJSON(t, e.Payload.Args) != fmt.Sprintf(`[%d,"%s","anonymous"]`, other.number, ts.ids.forNumber(other.number)) {
 		t.Fatalf("on_leave %s", e.Payload.Args)
+	}
+	v1.conn.Close()
+	if e := watcher.expectEvent(); compactJSON(t, e.Payload.Args) != fmt.Sprintf(`[%d,"%s","anonymous"]`, v1Number, v1.session) {
+		t.Fatalf("on_leave of a v1 session %s", e.Payload.Args)
 	}
 }

@@ -26,6 +26,10 @@ type protocol interface {
 	// authFailed is told that the upgrade request's authentication
 	// failed, before the session starts.
 	authFailed(s *session, err error)
+	// goingAway tells the client that the server shuts down, before its
+	// connection is closed with 1001; it may run outside the session's
+	// read turns.
+	goingAway(s *session)
 }
 
 // subprotocols are the WebSocket subprotocols herald speaks, with the

@@ -444,6 +444,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	defer s.closeIO() // once every session has finished
 	defer s.calls.Close()
 	for _, sess := range open {
+		sess.proto.goingAway(sess)
 		sess.close(ws.CloseGoingAway, "server shutting down")
 	}
 	done := make(chan struct{})

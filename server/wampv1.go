@@ -16,6 +16,9 @@ import (
 // is the session's CURIE prefixes.
 type wampV1 struct {
 	prefixes wamp.Prefixes
+	// joined is set for a session that was welcomed and not refused (the
+	// meta API's on_join and on_leave).
+	joined bool
 }
 
 var _ protocol = (*wampV1)(nil)
@@ -44,6 +47,10 @@ func (p *wampV1) authFailed(s *session, _ error) {
 	s.SendText(oroForbiddenFrame(time.Now()))
 	s.close(ws.CloseNormal, "")
 }
+
+// goingAway implements protocol: v1 has nothing to say; the close (1001)
+// says it.
+func (p *wampV1) goingAway(*session) {}
 
 // wire implements protocol.
 func (p *wampV1) wire() wireCodec { return wireV1 }

@@ -69,6 +69,14 @@ func (p *wampV2) codec() wamp.Codec { return v2Codecs[p.wc] }
 // greeting implements protocol: nothing; the client speaks first (HELLO).
 func (p *wampV2) greeting(dst []byte, _ *session) ([]byte, error) { return dst, nil }
 
+// goingAway implements protocol: a joined session gets GOODBYE
+// wamp.close.system_shutdown, as the spec has it.
+func (p *wampV2) goingAway(s *session) {
+	if p.joined.Load() {
+		p.send(s, &wamp.Goodbye{Details: wamp.MessageDetails("server shutting down"), Reason: wamp.URISystemShutdown})
+	}
+}
+
 // wire implements protocol.
 func (p *wampV2) wire() wireCodec { return p.wc }
 
@@ -346,7 +354,7 @@ func (p *wampV2) ended(s *session) {
 	}
 	p.patterns = nil
 	if p.joined.Load() {
-		s.srv.metaEvent(metaOnLeave, s.Number(), s.identity.AuthID(s.id), s.identity.AuthRole())
+		s.srv.metaLeft(s)
 	}
 }
 

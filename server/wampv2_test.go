@@ -530,3 +530,21 @@ func TestV2CallWithoutHandler(t *testing.T) {
 	p.sendMsg(&wamp.Call{Request: req, Procedure: "acme.add", Options: json.RawMessage(`{}`), Payload: wamp.Payload{Args: json.RawMessage(`[1,2]`)}})
 	p.expectError(wamp.V2Call, req, wamp.URINoSuchProcedure)
 }
+
+func TestV2ShutdownSaysGoodbye(t *testing.T) {
+	ts := startServer(t, Config{})
+	p := joinedV2(t, ts, "wamp.2.msgpack")
+	waiting := dialV2(t, ts.addr, "", "wamp.2.json") // no HELLO yet: nothing to say goodbye to
+	done := make(chan error, 1)
+	go func() { done <- ts.Shutdown(t.Context()) }()
+	if g, ok := p.recv().(*wamp.Goodbye); !ok || g.Reason != wamp.URISystemShutdown {
+		t.Fatalf("got %+v, want GOODBYE %s", g, wamp.URISystemShutdown)
+	}
+	p.expectClosed()
+	if op, _, err := waiting.tryNext(5 * time.Second); err != nil || op != ws.OpClose {
+		t.Fatalf("a session before HELLO: got opcode %d (%v), want a CLOSE", op, err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
