@@ -50,9 +50,18 @@ var (
 	SymfonyPasswordHasher = Peer{"php-symfony-password-hasher", "apt-get install php-symfony-password-hasher", true,
 		file("/usr/share/php/Symfony/Component/PasswordHasher/autoload.php")}
 	PythonZMQ = Peer{"python3-zmq", "apt-get install python3-zmq", true, sync.OnceValues(pythonWithZMQ)}
-	NodeWAMP1 = Peer{"npm wamp1 (interop/node)", "npm ci --prefix interop/node", true, nodeWithModules}
-	Nginx     = Peer{"nginx", "apt-get install nginx", true, file("/usr/sbin/nginx")}
-	HAProxy   = Peer{"haproxy", "apt-get install haproxy", true, file("/usr/sbin/haproxy")}
+	NodeWAMP1 = Peer{"npm wamp1 (interop/node)", "npm ci --prefix interop/node", true, nodeWith("node", nodeModules)}
+	// AutobahnJS is npm autobahn (WAMP v2) with ws, msgpack5 and cbor in
+	// interop/autobahn; Require returns node.
+	AutobahnJS = Peer{"npm autobahn (interop/autobahn)", "npm ci --prefix interop/autobahn", true,
+		nodeWith("autobahn", autobahnModules)}
+	// AutobahnPython is Debian's python3-autobahn (WAMP v2, asyncio) with
+	// the msgpack and cbor2 serializers; Require returns the python3 that
+	// imports them.
+	AutobahnPython = Peer{"python3-autobahn", "apt-get install python3-autobahn python3-msgpack python3-cbor2", true,
+		sync.OnceValues(pythonWithAutobahn)}
+	Nginx   = Peer{"nginx", "apt-get install nginx", true, file("/usr/sbin/nginx")}
+	HAProxy = Peer{"haproxy", "apt-get install haproxy", true, file("/usr/sbin/haproxy")}
 
 	RedisServer = Peer{"redis-server", "apt-get install redis-server", false, lookPath("redis-server")}
 	NATSServer  = Peer{"nats-server", "apt-get install nats-server", false, lookPath("nats-server")}
@@ -60,7 +69,7 @@ var (
 )
 
 // Peers lists every Peer above.
-var Peers = []Peer{PHP, PHPAMQP, PHPZMQ, SymfonyPasswordHasher, PythonZMQ, NodeWAMP1, Nginx, HAProxy,
+var Peers = []Peer{PHP, PHPAMQP, PHPZMQ, SymfonyPasswordHasher, PythonZMQ, NodeWAMP1, AutobahnJS, AutobahnPython, Nginx, HAProxy,
 	RedisServer, NATSServer, RabbitMQCtl}
 
 // Require returns p's path, or fails tb naming the command that installs p.
@@ -162,37 +171,57 @@ func phpWith(ext string) func() (string, error) {
 // first (python3-zmq installs there; a pyenv python3 on PATH does not see
 // it), then the one on PATH.
 func pythonWithZMQ() (string, error) {
+	return pythonImporting("zmq")
+}
+
+// pythonWithAutobahn finds a python3 that imports Autobahn's asyncio flavour
+// and the modules of its msgpack and CBOR serializers (autobahn 22.7.1 uses
+// cbor2, which Debian's python3-autobahn does not depend on).
+func pythonWithAutobahn() (string, error) {
+	return pythonImporting("autobahn.asyncio.wamp", "msgpack", "cbor2")
+}
+
+// pythonImporting finds a python3 that imports every module: Debian's
+// /usr/bin/python3 first, then the one on PATH.
+func pythonImporting(modules ...string) (string, error) {
 	candidates := []string{"/usr/bin/python3"}
-	if p, err := exec.LookPath("python3"); err == nil {
+	if p, err := exec.LookPath("python3"); err == nil && p != candidates[0] {
 		candidates = append(candidates, p)
 	}
+	code := "import " + strings.Join(modules, ", ")
 	for _, c := range candidates {
-		if exec.Command(c, "-c", "import zmq").Run() == nil {
+		if exec.Command(c, "-c", code).Run() == nil {
 			return c, nil
 		}
 	}
-	return "", fmt.Errorf("none of %s imports zmq", strings.Join(candidates, ", "))
+	return "", fmt.Errorf("none of %s runs %q", strings.Join(candidates, ", "), code)
 }
 
 // nodeModules are the npm packages interop/node/package-lock.json pins.
 var nodeModules = []string{"wamp1", "ws", "websocket-buffering"}
 
-// nodeWithModules finds node and checks that interop/node has its modules.
-func nodeWithModules() (string, error) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		return "", fmt.Errorf("%w (apt-get install nodejs npm)", err)
-	}
-	root, err := moduleRoot()
-	if err != nil {
-		return "", err
-	}
-	for _, mod := range nodeModules {
-		if _, err := os.Stat(filepath.Join(root, "interop", "node", "node_modules", mod, "package.json")); err != nil {
-			return "", fmt.Errorf("npm module %s missing in interop/node: %w", mod, err)
+// autobahnModules are the npm packages interop/autobahn/package-lock.json
+// pins (and autobahn loads: msgpack5 and cbor for its binary serializers).
+var autobahnModules = []string{"autobahn", "ws", "msgpack5", "cbor"}
+
+// nodeWith finds node and checks that interop/DIR has the npm modules.
+func nodeWith(dir string, modules []string) func() (string, error) {
+	return func() (string, error) {
+		node, err := exec.LookPath("node")
+		if err != nil {
+			return "", fmt.Errorf("%w (apt-get install nodejs npm)", err)
 		}
+		root, err := moduleRoot()
+		if err != nil {
+			return "", err
+		}
+		for _, mod := range modules {
+			if _, err := os.Stat(filepath.Join(root, "interop", dir, "node_modules", mod, "package.json")); err != nil {
+				return "", fmt.Errorf("npm module %s missing in interop/%s: %w", mod, dir, err)
+			}
+		}
+		return node, nil
 	}
-	return node, nil
 }
 
 // moduleRoot is the directory of herald's go.mod, found from the working

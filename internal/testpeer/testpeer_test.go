@@ -76,21 +76,43 @@ func TestRequireFailsNamingTheInstallCommand(t *testing.T) {
 	}
 }
 
-func TestNodeWAMP1NeedsItsModules(t *testing.T) {
-	if _, err := nodeWithModules(); err != nil {
-		t.Fatalf("interop/node is complete here (scripts/peers): %v", err)
+func TestNodePeersNeedTheirModules(t *testing.T) {
+	for _, c := range []struct {
+		peer  Peer
+		first string // the first module the lookup checks
+		dir   string
+	}{
+		{NodeWAMP1, "wamp1", "interop/node"},
+		{AutobahnJS, "autobahn", "interop/autobahn"},
+	} {
+		t.Run(c.first, func(t *testing.T) {
+			if _, err := c.peer.find(); err != nil {
+				t.Fatalf("%s is complete here (scripts/peers): %v", c.dir, err)
+			}
+			bare := t.TempDir() // a module without node_modules
+			if err := os.WriteFile(filepath.Join(bare, "go.mod"), []byte("module bare\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Chdir(bare)
+			want := "npm module " + c.first + " missing in " + c.dir
+			if _, err := c.peer.find(); err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("in a module without node_modules: %v, want %q", err, want)
+			}
+			t.Chdir(filepath.Dir(bare)) // no go.mod above (the temporary directory's parents have none)
+			if _, err := c.peer.find(); err == nil || !strings.Contains(err.Error(), "go.mod") {
+				t.Errorf("outside any module: %v, want the missing go.mod", err)
+			}
+		})
 	}
-	bare := t.TempDir() // a module without interop/node/node_modules
-	if err := os.WriteFile(filepath.Join(bare, "go.mod"), []byte("module bare\n"), 0o644); err != nil {
-		t.Fatal(err)
+}
+
+func TestPythonImportingNamesTheMissingModule(t *testing.T) {
+	if _, err := pythonWithAutobahn(); err != nil {
+		t.Fatalf("python3-autobahn is installed here (scripts/peers): %v", err)
 	}
-	t.Chdir(bare)
-	if _, err := nodeWithModules(); err == nil || !strings.Contains(err.Error(), "npm module wamp1 missing in interop/node") {
-		t.Errorf("in a module without node_modules: %v, want wamp1 missing", err)
-	}
-	t.Chdir(filepath.Dir(bare)) // no go.mod above (the temporary directory's parents have none)
-	if _, err := nodeWithModules(); err == nil || !strings.Contains(err.Error(), "go.mod") {
-		t.Errorf("outside any module: %v, want the missing go.mod", err)
+	_, err := pythonImporting("autobahn", "herald_no_such_module")
+	if err == nil || !strings.Contains(err.Error(), `"import autobahn, herald_no_such_module"`) {
+		t.Errorf("a module nobody has: %v, want the failed import named", err)
 	}
 }
 
@@ -164,11 +186,14 @@ func TestScriptsPeersInstallsEveryPeer(t *testing.T) {
 			}
 			continue
 		}
-		if p.Install != "npm ci --prefix interop/node" || !strings.Contains(script, "npm ci") {
+		dir, ok := strings.CutPrefix(p.Install, "npm ci --prefix ")
+		if !ok || !strings.Contains(script, `="$root/`+dir+`"`) || !strings.Contains(script, "npm ci") {
 			t.Errorf("%s: scripts/peers does not run %q", p.Name, p.Install)
 		}
 	}
-	if want := "for mod in " + strings.Join(nodeModules, " ") + "; do"; !strings.Contains(script, want) {
-		t.Errorf("scripts/peers does not check the npm modules testpeer checks (%q)", want)
+	for _, modules := range [][]string{nodeModules, autobahnModules} {
+		if want := "for mod in " + strings.Join(modules, " ") + "; do"; !strings.Contains(script, want) {
+			t.Errorf("scripts/peers does not check the npm modules testpeer checks (%q)", want)
+		}
 	}
 }
