@@ -27,6 +27,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/golang-jwt/jwt/v5"
 	"io"
 	"log"
 	"net"
@@ -64,7 +65,6 @@ const (
 	v2Realm = "realm1"
 
 	ticketAuthID = "ticket-user"
-	ticketSecret = "ticket-secret-1"
 	ticketRole   = "ticket-role"
 
 	craAuthID = "cra-user"
@@ -81,6 +81,22 @@ const (
 	craSaltedIters     = 1000
 	craSaltedKeyLength = 32
 )
+
+// ticketSecret is the ticket user's ticket: a JWT that herald checks with
+// v2JWTKey (username ticketAuthID, role ticketRole), and that nexus keeps
+// as the user's static ticket.
+var ticketSecret = func() string {
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"sub": "42", "username": ticketAuthID, "roles": []string{ticketRole}, "exp": time.Now().Add(24 * time.Hour).Unix(),
+	}).SignedString([]byte(v2JWTKey))
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()
+
+// v2JWTKey signs ticketSecret.
+const v2JWTKey = "v2-jwt-key-for-the-ticket-user"
 
 // A v2Router is a WAMP v2 router on loopback with realm v2Realm: anonymous
 // sessions allowed, the ticket and WAMP-CRA users above, the meta API on,
@@ -657,6 +673,16 @@ func wantResult(t *testing.T, l v2Line, args []any, kwargs map[string]any) {
 	}
 	if !lineIs("result", "args", args, "kwargs", kwargs)(l) {
 		t.Errorf("got %v, want a result with args %v, kwargs %v", l, args, kwargs)
+	}
+}
+
+// wantNullResult fails t unless l is a result of one null: [null], or no
+// arguments at all, since autobahn hands both over as null (Python's None)
+// and the runners cannot tell them apart.
+func wantNullResult(t *testing.T, l v2Line) {
+	t.Helper()
+	if !lineIs("result", "args", []any{nil}, "kwargs", map[string]any{})(l) && !lineIs("result", "args", []any{}, "kwargs", map[string]any{})(l) {
+		t.Errorf("got %v, want a result of null", l)
 	}
 }
 

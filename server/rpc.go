@@ -51,7 +51,9 @@ func (s *Server) routeToCallee(caller *session, c dealer.Call, opts wamp.CallOpt
 		return false
 	}
 	c.Callee, c.Registration = callee, reg.ID
-	c.ReceiveProgress = opts.ReceiveProgress
+	// Progressive results only from a callee that announced them; the
+	// caller then gets the final result alone.
+	c.ReceiveProgress = opts.ReceiveProgress && v2.calleeProgress
 	started, err := s.calls.Start(c, opts.Timeout)
 	if err != nil {
 		uri := dealer.ErrorURI(err)
@@ -61,7 +63,7 @@ func (s *Server) routeToCallee(caller *session, c dealer.Call, opts wamp.CallOpt
 		caller.proto.(callerReply).replyError(caller, &c, uri, messagePayload(err.Error()))
 		return true
 	}
-	d := wamp.InvocationDetails{ReceiveProgress: opts.ReceiveProgress, Timeout: opts.Timeout}
+	d := wamp.InvocationDetails{ReceiveProgress: c.ReceiveProgress, Timeout: opts.Timeout}
 	if reg.Match != wamp.MatchPolicyExact {
 		d.Procedure = c.Procedure
 	}
@@ -101,15 +103,27 @@ func (s *Server) callFailed(c *dealer.Call, uri string, payload wamp.Payload) {
 	}
 }
 
-// interrupt tells a callee that a call it runs was canceled.
+// interrupt tells a callee that a call it runs was canceled, if it
+// announced call_canceling (others would take INTERRUPT for a protocol
+// violation).
 func (s *Server) interrupt(c *dealer.Call, reason string) {
 	target := s.sessionByNumber(c.Callee)
 	if target == nil {
 		return
 	}
-	if v2, ok := target.proto.(*wampV2); ok {
+	if v2, ok := target.proto.(*wampV2); ok && v2.calleeCanceling {
 		v2.send(target, &wamp.Interrupt{Request: c.Invocation, Options: json.RawMessage(`{"reason":` + string(wamp.AppendString(nil, reason)) + `}`)})
 	}
+}
+
+// cancelable reports whether a call's callee announced call_canceling.
+func (s *Server) cancelable(c *dealer.Call) bool {
+	target := s.sessionByNumber(c.Callee)
+	if target == nil {
+		return false
+	}
+	v2, ok := target.proto.(*wampV2)
+	return ok && v2.calleeCanceling
 }
 
 // callTimedOut ends a call whose timeout passed: the caller gets
@@ -266,10 +280,17 @@ func (p *wampV2) cancel(s *session, m *wamp.Cancel) error {
 	}
 	n := dealer.SessionID(s.Number())
 	if opts.Mode == wamp.CancelKill {
-		if c, ok := s.srv.calls.Find(n, m.Request); ok {
-			s.srv.interrupt(&c, wamp.URICanceled)
+		c, ok := s.srv.calls.Find(n, m.Request)
+		if !ok {
+			return nil
 		}
-		return nil
+		if s.srv.cancelable(&c) {
+			s.srv.interrupt(&c, wamp.URICanceled)
+			return nil
+		}
+		// A callee that cannot be interrupted will not answer the
+		// cancel: kill is then skip, as in nexus.
+		opts.Mode = wamp.CancelSkip
 	}
 	c, ok := s.srv.calls.Cancel(n, m.Request)
 	if !ok {

@@ -211,3 +211,29 @@ func TestV2SharedAndPatternRegistrations(t *testing.T) {
 	a.sendMsg(&wamp.Register{Request: req, Procedure: "wamp.session.count", Options: json.RawMessage(`{}`)})
 	a.expectError(wamp.V2Register, req, wamp.URIInvalidURI)
 }
+
+// A callee that announces neither call_canceling nor
+// progressive_call_results gets no receive_progress and no INTERRUPT, and
+// a kill CANCEL of its call is answered at once.
+func TestV2CalleeWithoutFeatures(t *testing.T) {
+	ts := startServer(t, Config{})
+	callee := dialV2(t, ts.addr, "", "wamp.2.json")
+	callee.sendMsg(&wamp.Hello{Realm: "realm1", Details: json.RawMessage(`{"roles":{"callee":{"features":{"progressive_call_results":true}}}}`)})
+	callee.expectWelcome()
+	caller := joinedV2(t, ts, "wamp.2.json")
+	callee.register("acme.plain", `{}`)
+
+	req := caller.call("acme.plain", `{"receive_progress":true}`, `[]`)
+	inv := callee.expectInvocation()
+	if d := compactJSON(t, inv.Details); d != `{}` {
+		t.Fatalf("INVOCATION details %s, want no receive_progress", d)
+	}
+	callee.sendMsg(&wamp.Yield{Request: inv.Request, Options: json.RawMessage(`{}`), Payload: wamp.Payload{Args: json.RawMessage(`[1]`)}})
+	caller.expectResult(req, `[1]`, false)
+
+	req = caller.call("acme.plain", `{}`, `[]`)
+	callee.expectInvocation()
+	caller.sendMsg(&wamp.Cancel{Request: req, Options: json.RawMessage(`{"mode":"kill"}`)})
+	caller.expectError(wamp.V2Call, req, wamp.URICanceled)
+	callee.expectNothing()
+}

@@ -31,6 +31,11 @@ type wampV2 struct {
 	challenge  *v2Challenge
 	realm      string
 	authMethod string
+	// calleeProgress and calleeCanceling are the callee features the
+	// client announced in HELLO: without them its INVOCATIONs ask for no
+	// progressive results and it gets no INTERRUPT, as the spec says.
+	// Set before WELCOME, read by other sessions' calls after.
+	calleeProgress, calleeCanceling bool
 	// joined is set at WELCOME (the meta API lists joined sessions only).
 	joined atomic.Bool
 	// subs maps the session's exact subscription ids to their topics;
@@ -156,6 +161,10 @@ func (p *wampV2) hello(s *session, m *wamp.Hello) error {
 		return nil
 	}
 	p.realm = m.Realm
+	// Progressive results need canceling too: without it a callee could
+	// not be stopped when its caller leaves (nexus has the same rule).
+	p.calleeCanceling = d.Feature(wamp.RoleCallee, wamp.FeatureCallCanceling)
+	p.calleeProgress = p.calleeCanceling && d.Feature(wamp.RoleCallee, wamp.FeatureProgressiveCallResults)
 	if p.upgradeErr != nil && !errors.Is(p.upgradeErr, ErrAnonymousRefused) {
 		// The request brought credentials, and they were refused.
 		p.abortWith(s, wamp.URINotAuthorized, p.upgradeErr.Error())

@@ -96,7 +96,7 @@ func (p *v2peer) expectClosed() {
 func (p *v2peer) nextReq() uint64 { p.req++; return p.req }
 
 func helloDetails(extra string) json.RawMessage {
-	d := `{"roles":{"publisher":{},"subscriber":{},"caller":{},"callee":{}}`
+	d := `{"roles":{"publisher":{},"subscriber":{},"caller":{},"callee":{"features":{"progressive_call_results":true,"call_canceling":true}}}`
 	if extra != "" {
 		d += "," + extra
 	}

@@ -109,7 +109,7 @@ function payload(res) {
   if (res instanceof autobahn.Result) {
     return { args: res.args || [], kwargs: res.kwargs || {} };
   }
-  if (res === null || res === undefined) {
+  if (res === undefined) {
     return { args: [], kwargs: {} };
   }
   return { args: [res], kwargs: {} };
