@@ -2,8 +2,6 @@ package interop_test
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 )
 
@@ -12,8 +10,14 @@ import (
 // WAMP-CRA users of v2harness_test.go.
 func startHeraldV2(t *testing.T) *v2Router {
 	t.Helper()
-	cfg := filepath.Join(t.TempDir(), "herald.yaml")
-	yaml := fmt.Sprintf(`
+	h := startHerald(t, "-c", v2HeraldConfig(t, ""))
+	return &v2Router{Name: "herald", URL: h.wsURL(), Realm: v2Realm}
+}
+
+// v2HeraldYAML is herald's configuration for the v2 peers' realm and
+// users.
+func v2HeraldYAML() string {
+	return fmt.Sprintf(`
 auth:
   anonymous: true
   jwt: { algorithms: [HS256], secret: %q }
@@ -24,9 +28,4 @@ wamp:
     - { authid: %s, secret: %s, role: %s, salt: %s, iterations: %d, keylen: %d }
 `, v2JWTKey, v2Realm, craAuthID, craSecret, craRole,
 		craSaltedAuthID, craSaltedSecret, craSaltedRole, craSaltedSalt, craSaltedIters, craSaltedKeyLength)
-	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	h := startHerald(t, "-c", cfg)
-	return &v2Router{Name: "herald", URL: h.wsURL(), Realm: v2Realm}
 }

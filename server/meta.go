@@ -155,6 +155,9 @@ func (s *Server) metaCall(proc string, args []json.RawMessage) (result []any, er
 			return nil, wamp.URIInvalidArgument, "wamp.session.get takes a session id"
 		}
 		sess := s.sessionByNumber(dealer.SessionID(n))
+		if v2, ok := sessProto(sess).(*wampV2); ok && !v2.joined.Load() {
+			sess = nil // not joined yet: its identity may still change
+		}
 		if sess == nil {
 			return nil, wamp.URINoSuchSession, fmt.Sprintf("no session %d on this node", n)
 		}
@@ -255,6 +258,14 @@ func (s *Server) metaCall(proc string, args []json.RawMessage) (result []any, er
 		return []any{slices.Clone(reg.Callees)}, "", ""
 	}
 	return nil, wamp.URINoSuchProcedure, fmt.Sprintf("no meta procedure %q", proc)
+}
+
+// sessProto is sess's protocol, nil for no session.
+func sessProto(sess *session) protocol {
+	if sess == nil {
+		return nil
+	}
+	return sess.proto
 }
 
 func orEmpty(ids []uint64) []uint64 {

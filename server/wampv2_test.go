@@ -548,3 +548,40 @@ func TestV2ShutdownSaysGoodbye(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// An Oro ticket authenticates a v2 session in AUTHENTICATE, as it does a
+// v1 connection in its URL; a v2 client without credentials is not
+// refused at the upgrade (it may authenticate in the session), even under
+// AuthFailureHTTP, and the policies then see the user.
+func TestV2OroTicket(t *testing.T) {
+	ts := ticketServer(t, Config{AuthFailure: AuthFailureHTTP}, &TicketAuth{})
+	p := dialV2(t, ts.addr, "", "wamp.2.json")
+	p.sendMsg(&wamp.Hello{Realm: "realm1", Details: helloDetails(`"authmethods":["ticket"]`)})
+	if c, ok := p.recv().(*wamp.Challenge); !ok || c.AuthMethod != "ticket" {
+		t.Fatalf("got %+v, want CHALLENGE ticket", c)
+	}
+	p.sendMsg(&wamp.Authenticate{Signature: auth.MintTicket(testSecret, "jane", "$2y$13$janeHash", time.Now()), Extra: json.RawMessage(`{}`)})
+	p.expectWelcome()
+	if p.details["authid"] != "jane" || p.details["authmethod"] != "ticket" {
+		t.Fatalf("WELCOME details %v", p.details)
+	}
+	// oro/reminder_remind/{user_id} is jane's own topic only.
+	p.subscribeV2("oro/reminder_remind/5", `{}`) // jane is user 5
+	req := p.nextReq()
+	p.sendMsg(&wamp.Subscribe{Request: req, Topic: "oro/reminder_remind/999", Options: json.RawMessage(`{}`)})
+	p.expectError(wamp.V2Subscribe, req, wamp.URINotAuthorized)
+
+	// Without a ticket, anonymous is not allowed here.
+	p = dialV2(t, ts.addr, "", "wamp.2.json")
+	p.join2Abort(wamp.URINotAuthorized)
+	// A v1 client without a ticket is still refused at the upgrade.
+	if c := connectRaw(t, ts.addr, gosRequest(ts.addr, "wamp")); c.resp.StatusCode != 403 {
+		t.Fatalf("v1 without a ticket: %d, want 403", c.resp.StatusCode)
+	}
+}
+
+func (p *v2peer) join2Abort(reason string) {
+	p.t.Helper()
+	p.sendMsg(&wamp.Hello{Realm: "realm1", Details: helloDetails("")})
+	p.expectAbort(reason)
+}
