@@ -27,6 +27,14 @@ type callerReply interface {
 	replyError(s *session, c *dealer.Call, uri string, payload wamp.Payload)
 }
 
+// maxCallsInFlight bounds the calls to callees one session has waiting,
+// so that a caller cannot fill the dealer with calls a slow callee never
+// answers; one more gets errorURITooManyCalls.
+const maxCallsInFlight = 1024
+
+// errorURITooManyCalls answers a CALL over maxCallsInFlight.
+const errorURITooManyCalls = "herald.error.too_many_calls"
+
 // v1CallToken is what a v1 caller's call in flight keeps: its call id.
 type v1CallToken struct{ callID json.RawMessage }
 
@@ -49,6 +57,11 @@ func (s *Server) routeToCallee(caller *session, c dealer.Call, opts wamp.CallOpt
 	v2, ok := target.proto.(*wampV2)
 	if !ok {
 		return false
+	}
+	if s.calls.CallerCalls(c.Caller) >= maxCallsInFlight {
+		caller.proto.(callerReply).replyError(caller, &c, errorURITooManyCalls,
+			messagePayload(fmt.Sprintf("this session has %d calls in flight already; wait for their results", maxCallsInFlight)))
+		return true
 	}
 	c.Callee, c.Registration = callee, reg.ID
 	// Progressive results only from a callee that announced them; the
@@ -214,11 +227,15 @@ func (p *wampV2) register(s *session, m *wamp.Register) error {
 			fmt.Sprintf("route %q does not let this session register %q: %s only", t.RouteName(), m.Procedure, b.Policy.Publish))
 		return nil
 	}
+	if limit := s.srv.cfg.MaxSubscriptions; limit > 0 && p.registrations >= limit {
+		return overLimit(limitSubscriptions, "more than %d registrations", limit)
+	}
 	reg, err := s.srv.registry.Register(dealer.SessionID(s.Number()), m.Procedure, opts.Match, opts.Invoke, opts.DiscloseCaller)
 	if err != nil {
 		p.sendError(s, wamp.V2Register, m.Request, dealerURI(err), err.Error())
 		return nil
 	}
+	p.registrations++
 	p.send(s, &wamp.Registered{Request: m.Request, Registration: reg.ID})
 	s.srv.metaRegistered(s, reg)
 	return nil
@@ -232,6 +249,7 @@ func (p *wampV2) unregister(s *session, m *wamp.Unregister) error {
 		p.sendError(s, wamp.V2Unregister, m.Request, dealerURI(err), err.Error())
 		return nil
 	}
+	p.registrations--
 	p.send(s, &wamp.Unregistered{Request: m.Request})
 	s.srv.metaUnregistered(n, reg, deleted)
 	return nil

@@ -237,3 +237,22 @@ func TestV2CalleeWithoutFeatures(t *testing.T) {
 	caller.expectError(wamp.V2Call, req, wamp.URICanceled)
 	callee.expectNothing()
 }
+
+// A session may not hold more registrations than max_subscriptions, nor
+// more calls in flight than maxCallsInFlight.
+func TestV2RPCLimits(t *testing.T) {
+	ts := startServer(t, Config{MaxSubscriptions: 2})
+	callee, caller := joinedV2(t, ts, "wamp.2.json"), joinedV2(t, ts, "wamp.2.msgpack")
+	callee.register("acme.a", `{}`)
+	callee.register("acme.b", `{}`)
+	callee.sendMsg(&wamp.Register{Request: callee.nextReq(), Procedure: "acme.c", Options: json.RawMessage(`{}`)})
+	callee.expectClosed()
+
+	callee = joinedV2(t, ts, "wamp.2.json")
+	callee.register("acme.never", `{}`)
+	for range maxCallsInFlight {
+		caller.call("acme.never", `{}`, `[]`)
+	}
+	req := caller.call("acme.never", `{}`, `[]`)
+	caller.expectError(wamp.V2Call, req, errorURITooManyCalls)
+}

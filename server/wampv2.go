@@ -42,6 +42,9 @@ type wampV2 struct {
 	// patterns holds its pattern subscriptions' ids.
 	subs     map[uint64]string
 	patterns map[uint64]struct{}
+	// registrations counts the session's registrations, which
+	// Config.MaxSubscriptions bounds too.
+	registrations int
 }
 
 var _ protocol = (*wampV2)(nil)

@@ -194,6 +194,13 @@ func (cs *Calls) CalleeGone(callee SessionID) []Call {
 	return cs.endAll(cs.byCallee[callee], func(a, b Call) int { return cmp.Compare(a.Invocation, b.Invocation) })
 }
 
+// CallerCalls returns how many calls caller has in flight.
+func (cs *Calls) CallerCalls(caller SessionID) int {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return len(cs.byCaller[caller])
+}
+
 // CallerGone ends the calls of caller, as when its session ends, and
 // returns them in CallerRequest order.
 func (cs *Calls) CallerGone(caller SessionID) []Call {
