@@ -88,7 +88,9 @@ type Config struct {
 	// 1 (AMQPConfig.Window must then be 0 or 1).
 	Ack bool
 	// Protocol is the subscribers' and WAMP publishers' protocol: WAMP1
-	// (the default) or WAMP2.
+	// (the default), WAMP2 (v2 JSON) or WAMP2MsgPack (v2 msgpack). Any of
+	// them goes with any Via: herald passes the events of its HTTP API
+	// and AMQP push handler to v2 subscribers as args[0].
 	Protocol string
 	// Realm is the WAMP v2 realm. Zero means "realm1".
 	Realm string
@@ -259,9 +261,9 @@ func (c Config) withDefaults() (Config, *targets, error) {
 		bad("idle must not be negative (got %v)", c.Idle)
 	}
 	switch c.Protocol {
-	case WAMP1, WAMP2:
+	case WAMP1, WAMP2, WAMP2MsgPack:
 	default:
-		bad("protocol %q: want %s or %s", c.Protocol, WAMP1, WAMP2)
+		bad("protocol %q: want %s, %s or %s", c.Protocol, WAMP1, WAMP2, WAMP2MsgPack)
 	}
 	switch c.Via {
 	case ViaWAMP:
@@ -269,17 +271,11 @@ func (c Config) withDefaults() (Config, *targets, error) {
 		if c.APIKey == "" {
 			bad("publishing via http needs herald's API key (api.key)")
 		}
-		if c.Protocol == WAMP2 {
-			bad("publishing via http is herald's API: it goes with protocol %s", WAMP1)
-		}
 	case ViaAMQP:
 		if c.AMQP == nil || c.AMQP.Host == "" {
 			bad("publishing via amqp needs the RabbitMQ settings (pushers.amqp)")
 		} else if err := checkLoopbackHost(c.AMQP.Host); err != nil {
 			bad("the AMQP broker: %v", err)
-		}
-		if c.Protocol == WAMP2 {
-			bad("publishing via amqp is herald's push handler: it goes with protocol %s", WAMP1)
 		}
 		if c.Ack && c.AMQP != nil && c.AMQP.Window > 1 {
 			bad("ack publishes via amqp with a window of 1: it cannot go with an AMQP window of %d", c.AMQP.Window)

@@ -126,7 +126,7 @@ func (p *wampPublisher) publish(ctx context.Context, topic int, probe bool, even
 	}
 	p.req++
 	p.scratch = appendPublish(p.scratch[:0], p.r.cfg.Protocol, p.req, p.ack, p.r.topicNames[topic], event)
-	p.out = ws.AppendMaskedFrame(p.out, ws.OpText, p.scratch, maskKey())
+	p.out = ws.AppendMaskedFrame(p.out, frameOp(p.r.cfg.Protocol), p.scratch, maskKey())
 	if p.ack {
 		return p.publishAcked(ctx, topic, probe, start)
 	}
@@ -144,7 +144,7 @@ func (p *wampPublisher) publish(ctx context.Context, topic int, probe bool, even
 // the wait and leaves the publication without an outcome, as unsent.
 func (p *wampPublisher) publishAcked(ctx context.Context, topic int, probe bool, start int64) error {
 	req := p.req
-	if p.r.cfg.Protocol != WAMP2 {
+	if !IsV2(p.r.cfg.Protocol) {
 		var n [8]byte
 		binary.BigEndian.PutUint64(n[:], req)
 		p.out = ws.AppendMaskedFrame(p.out, ws.OpPing, n[:], maskKey())
@@ -242,7 +242,8 @@ func (p *wampPublisher) flush(context.Context) error {
 
 func (p *wampPublisher) readLoop() {
 	defer close(p.done)
-	v2 := p.r.cfg.Protocol == WAMP2
+	proto := p.r.cfg.Protocol
+	v2 := IsV2(proto)
 	for {
 		op, _, msg, err := p.fr.next()
 		if err != nil {
@@ -273,23 +274,23 @@ func (p *wampPublisher) readLoop() {
 			}
 			return
 		case ws.OpText, ws.OpBinary:
-			typ, sc, ok := messageType(msg)
+			m, ok := readMessage(proto, msg)
 			switch {
-			case ok && v2 && typ == v2Published:
+			case ok && v2 && m.typ == v2Published:
 				if p.ack {
-					p.answer(answeredRequest(typ, sc), nil)
+					p.answer(m.request(proto), nil)
 				}
-			case !ok || (!v2 && typ == v1CallError) || (v2 && (typ == v2Error || typ == v2Abort || typ == v2Goodbye)):
+			case !ok || (!v2 && m.typ == v1CallError) || (v2 && (m.typ == v2Error || m.typ == v2Abort || m.typ == v2Goodbye)):
 				p.r.refused.Add(1)
-				err := fmt.Errorf("publisher %d: the server answered %s", p.id, clip(msg))
+				err := fmt.Errorf("publisher %d: the server answered %s", p.id, showMessage(proto, msg))
 				// With Config.Ack, a refusal of the publication in flight
 				// is its outcome: v2's ERROR names its request; v1's
 				// CALLERROR comes before the PONG that acknowledges it.
 				var req uint64
 				switch {
 				case !p.ack || !ok:
-				case v2 && typ == v2Error:
-					req = answeredRequest(typ, sc)
+				case v2 && m.typ == v2Error:
+					req = m.request(proto)
 				case !v2:
 					req = p.awaiting.Load()
 				}

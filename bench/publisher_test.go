@@ -169,9 +169,16 @@ func startSwallowServer(t testing.TB, protocol string, closeAfterRead bool) *swa
 		t.Fatal(err)
 	}
 	s := &swallowServer{ln: ln, url: "ws://" + ln.Addr().String() + "/"}
-	welcome := `[0,"s1",1,"swallow"]`
-	if protocol == WAMP2 {
-		welcome = `[2,1,{"roles":{"broker":{}}}]`
+	welcome := []byte(`[0,"s1",1,"swallow"]`)
+	switch protocol {
+	case WAMP2:
+		welcome = []byte(`[2,1,{"roles":{"broker":{}}}]`)
+	case WAMP2MsgPack:
+		welcome = mpAppendArray(nil, 3)
+		welcome = mpAppendInt(welcome, v2Welcome)
+		welcome = mpAppendInt(welcome, 1)
+		welcome = mpAppendMap(mpAppendStr(mpAppendMap(welcome, 1), "roles"), 1)
+		welcome = mpAppendMap(mpAppendStr(welcome, "broker"), 0)
 	}
 	s.wg.Go(func() {
 		for {
@@ -191,7 +198,7 @@ func startSwallowServer(t testing.TB, protocol string, closeAfterRead bool) *swa
 				}
 				resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
 					ws.AcceptKey(req.Header.Get("Sec-WebSocket-Key")) + "\r\nSec-WebSocket-Protocol: " + subprotocol(protocol) + "\r\n\r\n"
-				if _, err := c.Write(append([]byte(resp), ws.AppendFrame(nil, ws.OpText, []byte(welcome))...)); err != nil {
+				if _, err := c.Write(append([]byte(resp), ws.AppendFrame(nil, frameOp(protocol), welcome)...)); err != nil {
 					return
 				}
 				if closeAfterRead {
@@ -238,7 +245,7 @@ func testRunner(t testing.TB, cfg Config) *runner {
 func TestAckNeverComes(t *testing.T) {
 	event := appendPayload(nil, 0, time.Now().UnixNano(), 0)
 	const bound = 300 * time.Millisecond
-	for _, protocol := range []string{WAMP1, WAMP2} {
+	for _, protocol := range []string{WAMP1, WAMP2, WAMP2MsgPack} {
 		t.Run(protocol+"/timeout", func(t *testing.T) {
 			s := startSwallowServer(t, protocol, false)
 			r := testRunner(t, Config{URL: s.url, Protocol: protocol, Conns: 1, Topics: 1, Messages: 1, Ack: true, ConnectTimeout: bound, MetricsURL: "off"})
@@ -335,35 +342,40 @@ func TestAckNeverComes(t *testing.T) {
 }
 
 // BenchmarkWAMPPublish is a pipelined WAMP publisher's cost per
-// publication, latency recording included: it must not allocate (it
-// writes 8 KB batches to a server that reads and discards them).
+// publication, latency recording included, in each protocol: it must not
+// allocate (it writes 8 KB batches to a server that reads and discards
+// them).
 func BenchmarkWAMPPublish(b *testing.B) {
-	s := startSwallowServer(b, WAMP1, false)
-	r := testRunner(b, Config{URL: s.url, Conns: 1, Topics: 1, Messages: 1, MetricsURL: "off"})
-	p, err := r.newWAMPPublisher(b.Context(), 0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		r.stopping.Store(true)
-		s.closeAll()
-		p.close()
-	}()
-	var event []byte
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := range b.N {
-		now := time.Now().UnixNano()
-		event = appendPayload(event[:0], int64(i), now, 40)
-		if err := p.publish(b.Context(), 0, false, event, now); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := p.flush(b.Context()); err != nil {
-		b.Fatal(err)
-	}
-	b.StopTimer()
-	if r.pubHists[0].total != uint64(b.N) {
-		b.Fatalf("%d latency samples for %d publications", r.pubHists[0].total, b.N)
+	for _, protocol := range []string{WAMP1, WAMP2, WAMP2MsgPack} {
+		b.Run(protocol, func(b *testing.B) {
+			s := startSwallowServer(b, protocol, false)
+			r := testRunner(b, Config{URL: s.url, Protocol: protocol, Conns: 1, Topics: 1, Messages: 1, MetricsURL: "off"})
+			p, err := r.newWAMPPublisher(b.Context(), 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() {
+				r.stopping.Store(true)
+				s.closeAll()
+				p.close()
+			}()
+			var event []byte
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				now := time.Now().UnixNano()
+				event = r.appendEvent(event[:0], int64(i), now, 40)
+				if err := p.publish(b.Context(), 0, false, event, now); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := p.flush(b.Context()); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			if r.pubHists[0].total != uint64(b.N) {
+				b.Fatalf("%d latency samples for %d publications", r.pubHists[0].total, b.N)
+			}
+		})
 	}
 }

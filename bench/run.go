@@ -291,9 +291,15 @@ func (r *runner) startPublishers(ctx context.Context) error {
 
 // awaitSubscribed publishes probe events (sequence -1) until every
 // connected subscriber has seen one, re-probing a topic every
-// probeInterval, for at most SubscribeTimeout.
+// probeInterval, for at most SubscribeTimeout. In WAMP v2, which
+// acknowledges SUBSCRIBE, the probes start once every subscriber's
+// SUBSCRIBE was answered (SUBSCRIBED or ERROR), so that the run publishes
+// to a server that is done subscribing, as it does in the publish phase.
 func (r *runner) awaitSubscribed(ctx context.Context) {
 	deadline := time.Now().Add(r.cfg.SubscribeTimeout)
+	if IsV2(r.cfg.Protocol) {
+		r.awaitAnswered(ctx, deadline)
+	}
 	lastProbe := make([]time.Time, r.cfg.Topics)
 	waiting := make([]bool, r.cfg.Topics)
 	pub := r.pubs[0]
@@ -320,7 +326,7 @@ func (r *runner) awaitSubscribed(ctx context.Context) {
 		for t, w := range waiting {
 			if w && now.Sub(lastProbe[t]) >= probeInterval {
 				lastProbe[t] = now
-				event = appendPayload(event[:0], -1, now.UnixNano(), 0)
+				event = r.appendEvent(event[:0], -1, now.UnixNano(), 0)
 				if err := pub.publish(ctx, t, true, event, now.UnixNano()); err != nil {
 					r.errs.add(fmt.Sprintf("publishing a probe: %v", err))
 					return
@@ -332,6 +338,23 @@ func (r *runner) awaitSubscribed(ctx context.Context) {
 			return
 		}
 		sleep(ctx, 10*time.Millisecond)
+	}
+}
+
+// awaitAnswered waits until every connected WAMP v2 subscriber's
+// SUBSCRIBE was answered (or its connection ended), at most until
+// deadline.
+func (r *runner) awaitAnswered(ctx context.Context, deadline time.Time) {
+	for i := 0; i < len(r.subs); {
+		f := r.subs[i].flags.Load()
+		if f&fConnected == 0 || f&(fAnswered|fClosed) != 0 {
+			i++
+			continue
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			return
+		}
+		sleep(ctx, 2*time.Millisecond)
 	}
 }
 
@@ -434,7 +457,7 @@ func (r *runner) publishLoop(ctx context.Context, i int, pub publisher, start ti
 			// One clock reading per publication: the event's "t" and the
 			// start of its publisher latency.
 			now := time.Now().UnixNano()
-			event = appendPayload(event[:0], int64(seq), now, r.cfg.Size)
+			event = r.appendEvent(event[:0], int64(seq), now, r.cfg.Size)
 			if err := pub.publish(ctx, t, false, event, now); err != nil {
 				if ctx.Err() == nil {
 					r.errs.add(err.Error())
@@ -446,6 +469,18 @@ func (r *runner) publishLoop(ctx context.Context, i int, pub publisher, start ti
 	if err := pub.flush(ctx); err != nil && ctx.Err() == nil {
 		r.errs.add(err.Error())
 	}
+}
+
+// appendEvent appends the event with sequence number seq sent at sent,
+// of about size bytes, as the publishers send it: msgpack for WAMP v2
+// msgpack publishers (appendPayloadMsgPack), JSON for every other
+// publisher, HTTP and AMQP ones included whatever the subscribers speak
+// (herald transcodes it for them).
+func (r *runner) appendEvent(dst []byte, seq, sent int64, size int) []byte {
+	if r.cfg.Via == ViaWAMP && r.cfg.Protocol == WAMP2MsgPack {
+		return appendPayloadMsgPack(dst, seq, sent, size)
+	}
+	return appendPayload(dst, seq, sent, size)
 }
 
 // published records the outcome of one publication, whose publish call

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -16,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/heraldws/herald/internal/ws"
+	"github.com/heraldws/herald/wamp"
 )
 
 // Subscriber flags.
@@ -23,6 +25,7 @@ const (
 	fConnected = 1 << iota // the handshake and WELCOME succeeded
 	fReady                 // a probe event arrived: the subscription works
 	fClosed                // the read loop ended
+	fAnswered              // WAMP v2: SUBSCRIBED (or an ERROR) answered the SUBSCRIBE
 )
 
 // subscriber is one subscriber connection. Everything but flags belongs
@@ -104,9 +107,10 @@ func (r *runner) open(ctx context.Context, t *target, src net.IP, fr *frameReade
 
 // welcome sends HELLO (WAMP v2) and reads the WELCOME.
 func (r *runner) welcome(conn net.Conn, fr *frameReader) error {
-	v2 := r.cfg.Protocol == WAMP2
+	proto := r.cfg.Protocol
+	v2 := IsV2(proto)
 	if v2 {
-		if err := writeFrame(conn, ws.OpText, appendHello(nil, r.cfg.Realm)); err != nil {
+		if err := writeFrame(conn, frameOp(proto), appendHello(nil, proto, r.cfg.Realm)); err != nil {
 			return fmt.Errorf("sending HELLO: %w", err)
 		}
 	}
@@ -127,14 +131,14 @@ func (r *runner) welcome(conn net.Conn, fr *frameReader) error {
 		default:
 			continue
 		}
-		typ, _, ok := messageType(p)
+		m, ok := readMessage(proto, p)
 		switch {
-		case ok && !v2 && typ == v1Welcome, ok && v2 && typ == v2Welcome:
+		case ok && !v2 && m.typ == v1Welcome, ok && v2 && m.typ == v2Welcome:
 			return nil
-		case ok && v2 && typ == v2Abort:
-			return fmt.Errorf("the router refused the session: %s", clip(p))
+		case ok && v2 && m.typ == v2Abort:
+			return fmt.Errorf("the router refused the session: %s", showMessage(proto, p))
 		}
-		return fmt.Errorf("the first message is not a WELCOME: %s", clip(p))
+		return fmt.Errorf("the first message is not a WELCOME: %s", showMessage(proto, p))
 	}
 }
 
@@ -223,25 +227,27 @@ func (s *subscriber) read(sh *shard) error {
 
 // message handles one WAMP message.
 func (s *subscriber) message(p []byte, sh *shard) {
-	v2 := s.r.cfg.Protocol == WAMP2
-	typ, sc, ok := messageType(p)
+	proto := s.r.cfg.Protocol
+	v2 := IsV2(proto)
+	m, ok := readMessage(proto, p)
 	switch {
 	case !ok:
-		s.r.errs.add(fmt.Sprintf("subscriber %d received a message that is not WAMP: %s", s.id, clip(p)))
-	case !v2 && typ == v1Event, v2 && typ == v2Event:
-		ev, ok := eventPayload(s.r.cfg.Protocol, sc)
-		var seq, sent int64
-		if ok {
-			seq, sent, ok = parsePayload(ev)
-		}
+		s.r.errs.add(fmt.Sprintf("subscriber %d received a message that is not WAMP: %s", s.id, showMessage(proto, p)))
+	case !v2 && m.typ == v1Event, v2 && m.typ == v2Event:
+		seq, sent, ok := m.event(proto)
 		if !ok {
 			s.unexpected++
-			s.r.errs.add(fmt.Sprintf("subscriber %d received an event without \"s\" and \"t\": %s", s.id, clip(p)))
+			s.r.errs.add(fmt.Sprintf("subscriber %d received an event without \"s\" and \"t\": %s", s.id, showMessage(proto, p)))
 			return
 		}
 		s.event(seq, sent, sh)
-	case !v2 && typ == v1CallError, v2 && (typ == v2Error || typ == v2Abort || typ == v2Goodbye):
-		s.r.errs.add(fmt.Sprintf("subscriber %d (%s): the server answered %s", s.id, s.r.cfg.topic(int(s.topic)), clip(p)))
+	case v2 && m.typ == v2Subscribed:
+		s.flags.Or(fAnswered)
+	case !v2 && m.typ == v1CallError, v2 && (m.typ == v2Error || m.typ == v2Abort || m.typ == v2Goodbye):
+		if v2 && m.typ == v2Error {
+			s.flags.Or(fAnswered) // the subscriber's one request is its SUBSCRIBE
+		}
+		s.r.errs.add(fmt.Sprintf("subscriber %d (%s): the server answered %s", s.id, s.r.cfg.topic(int(s.topic)), showMessage(proto, p)))
 	}
 }
 
@@ -317,6 +323,25 @@ func clip(p []byte) string {
 	return s + suffix
 }
 
+// showMessage renders a received message for an error line: a msgpack
+// one as the JSON of the same WAMP message when it decodes as one (as
+// hex otherwise), a JSON one as clip does.
+func showMessage(protocol string, p []byte) string {
+	if protocol != WAMP2MsgPack {
+		return clip(p)
+	}
+	if m, err := (wamp.V2MsgPack{}).Decode(p); err == nil {
+		if j, err := (wamp.V2JSON{}).Append(nil, m); err == nil {
+			return clip(j)
+		}
+	}
+	suffix := ""
+	if len(p) > 80 {
+		p, suffix = p[:80], "…"
+	}
+	return "msgpack " + hex.EncodeToString(p) + suffix
+}
+
 // subscribeAll sends every connected subscriber's SUBSCRIBE,
 // ConnectConcurrency at a time. A failed write is reported; that
 // subscriber then never sees a probe and counts as not subscribed.
@@ -335,7 +360,7 @@ func (r *runner) subscribeAll(ctx context.Context) {
 					continue
 				}
 				msg := appendSubscribe(nil, r.cfg.Protocol, 1, r.cfg.topic(int(s.topic)))
-				if err := writeFrame(s.fr.conn, ws.OpText, msg); err != nil {
+				if err := writeFrame(s.fr.conn, frameOp(r.cfg.Protocol), msg); err != nil {
 					r.errs.add(fmt.Sprintf("subscriber %d: sending SUBSCRIBE: %v", i, err))
 				}
 			}

@@ -71,10 +71,11 @@ func TestCodecFrames(t *testing.T) {
 		{string(appendPublish(nil, WAMP2, 9, false, "bench/1", ev)), `[16,9,{"exclude_me":false},"bench/1",[{"s":1}]]`},
 		{string(appendPublish(nil, WAMP1, 3, true, "bench/1", ev)), `[7,"bench/1",{"s":1}]`},
 		{string(appendPublish(nil, WAMP2, 9, true, "bench/1", ev)), `[16,9,{"acknowledge":true,"exclude_me":false},"bench/1",[{"s":1}]]`},
-		{string(appendHello(nil, "realm1")), `[1,"realm1",{"roles":{"subscriber":{},"publisher":{}}}]`},
+		{string(appendHello(nil, WAMP2, "realm1")), `[1,"realm1",{"roles":{"subscriber":{},"publisher":{}}}]`},
 		{string(appendString(nil, "a\"b\\c\n\x01é")), `"a\"b\\c\u000a\u0001é"`},
 		{subprotocol(WAMP1), "wamp"},
 		{subprotocol(WAMP2), "wamp.2.json"},
+		{subprotocol(WAMP2MsgPack), "wamp.2.msgpack"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("got %s, want %s", tc.got, tc.want)
@@ -304,7 +305,8 @@ func TestConfigErrors(t *testing.T) {
 		{"no topics", func(c *Config) { c.Topics = -1 }, "topics must be at least 1"},
 		{"no messages", func(c *Config) { c.Messages = 0 }, "messages must be at least 1"},
 		{"bad via", func(c *Config) { c.Via = "smoke" }, `via "smoke": want wamp, http or amqp`},
-		{"bad protocol", func(c *Config) { c.Protocol = "wamp3" }, `protocol "wamp3"`},
+		{"bad protocol", func(c *Config) { c.Protocol = "wamp3" }, `protocol "wamp3": want wamp1, wamp2 or wamp2-msgpack`},
+		{"a --proto name", func(c *Config) { c.Protocol = "v2-msgpack" }, `protocol "v2-msgpack"`},
 		{"http without key", func(c *Config) { c.Via = ViaHTTP }, "API key"},
 		{"amqp without settings", func(c *Config) { c.Via = ViaAMQP }, "RabbitMQ settings"},
 		{"remote broker", func(c *Config) { c.Via, c.AMQP = ViaAMQP, &AMQPConfig{Host: "rabbit.example.com"} }, "not a loopback address"},
@@ -323,6 +325,25 @@ func TestConfigErrors(t *testing.T) {
 	}
 	if _, _, err := ok.withDefaults(); err != nil {
 		t.Fatalf("the base config: %v", err)
+	}
+	// Every protocol goes with every way of publishing: herald passes its
+	// API's and push handler's events to v2 subscribers.
+	for _, protocol := range []string{WAMP1, WAMP2, WAMP2MsgPack} {
+		for _, via := range []string{ViaWAMP, ViaHTTP, ViaAMQP} {
+			cfg := ok
+			cfg.Protocol, cfg.Via, cfg.APIKey, cfg.AMQP = protocol, via, "k", &AMQPConfig{Host: "127.0.0.1"}
+			if _, _, err := cfg.withDefaults(); err != nil {
+				t.Errorf("%s via %s: %v", protocol, via, err)
+			}
+		}
+	}
+	for proto, want := range map[string]string{"v1": WAMP1, "v2": WAMP2, "v2-json": WAMP2, "v2-msgpack": WAMP2MsgPack, "wamp2": "", "": "", "V2": ""} {
+		if got, ok := ProtocolOf(proto); got != want || ok != (want != "") {
+			t.Errorf("ProtocolOf(%q) = %q, %v; want %q", proto, got, ok, want)
+		}
+	}
+	if IsV2(WAMP1) || !IsV2(WAMP2) || !IsV2(WAMP2MsgPack) {
+		t.Error("IsV2")
 	}
 	c, tgs, _ := Config{URL: "ws://localhost:9/x?a=b", Conns: 45000, Topics: 1, Messages: 1, Ticket: "t k"}.withDefaults()
 	tg := tgs.subscribe

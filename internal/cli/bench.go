@@ -55,6 +55,7 @@ type benchOptions struct {
 	window     int
 	metrics    string
 	publishURL string
+	proto      string
 }
 
 func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -71,6 +72,13 @@ publishers' own latency (publish call to written, acknowledged, answered
 or confirmed), loss, duplicates, the connect rate and the server's memory
 per connection. --ack makes every publisher wait for each publication's
 acknowledgement, as a backend that publishes one request at a time.
+
+--proto chooses the subscribers' and WAMP publishers' protocol: v1 (WAMP
+v1, the default), v2 (WAMP v2 JSON, also v2-json) or v2-msgpack (WAMP v2
+MessagePack, binary frames); --protocol says the same with the names the
+JSON summary uses (wamp1, wamp2, wamp2-msgpack). Any of them goes with any
+--via: herald passes HTTP and AMQP publications to v2 subscribers as
+args[0].
 
 The target is the URL argument, else $ORO_WEBSOCKET_BACKEND_DSN, else -c's
 server section, else ws://127.0.0.1:8080/. Only loopback addresses are
@@ -89,6 +97,7 @@ arrived exactly once, 1 otherwise (loss, duplicates, time out, aborted), 2
 for bad usage. docs/bench.md describes the flags and the JSON fields.`,
 		Example: `  herald bench --conns 2000 --messages 300                    # burst fan-out to one topic
   herald bench --conns 1000 --topics 10 --rate 2000 --messages 6000 --json -
+  herald bench --proto v2-msgpack --conns 2000 --messages 300     # the same burst in WAMP v2 msgpack
   herald bench --conns 19000 --idle 30s --pid $(pidof herald) --messages 1
   herald bench -c herald.yaml --via amqp --conns 100 --messages 10000`,
 		Args: func(_ *cobra.Command, args []string) error {
@@ -112,9 +121,10 @@ for bad usage. docs/bench.md describes the flags and the JSON fields.`,
 	f.IntVar(&o.cfg.Size, "size", 40, "approximate event size in bytes (padding)")
 	f.StringVar(&o.cfg.Via, "via", bench.ViaWAMP, "publish via wamp, http (POST /api/publish) or amqp (pushers.amqp of -c)")
 	f.BoolVar(&o.cfg.Ack, "ack", false, "each publisher waits for every publication's acknowledgement before the next (WAMP v1: a PING after each PUBLISH, its PONG; v2: PUBLISHED); with --via amqp an AMQP window of 1; --via http always waits")
-	f.StringVar(&o.cfg.Protocol, "protocol", bench.WAMP1, "wamp1 or wamp2 (WAMP v2 JSON)")
+	f.StringVar(&o.cfg.Protocol, "protocol", bench.WAMP1, "wamp1, wamp2 (WAMP v2 JSON) or wamp2-msgpack (WAMP v2 msgpack); --proto in other words")
+	f.StringVar(&o.proto, "proto", "v1", "v1, v2 (WAMP v2 JSON; also v2-json) or v2-msgpack (WAMP v2 msgpack): --protocol wamp1, wamp2 or wamp2-msgpack")
 	f.StringVar(&o.cfg.Realm, "realm", bench.DefaultRealm, "WAMP v2 realm")
-	f.StringVar(&o.cfg.Origin, "origin", "127.0.0.1", `Origin header ("" sends none; the default is none with --protocol wamp2)`)
+	f.StringVar(&o.cfg.Origin, "origin", "127.0.0.1", `Origin header ("" sends none; the default is none with WAMP v2)`)
 	f.StringVar(&o.apiKey, "api-key", "", "HTTP API key for --via http (default $"+apiKeyEnv+", then api.key of -c)")
 	f.IntVar(&o.window, "amqp-window", bench.DefaultAMQPWindow, "unconfirmed AMQP messages in flight per publisher (1 with --ack)")
 	f.IntVar(&o.cfg.Sources, "sources", 0, "source addresses 127.0.0.1 .. 127.0.0.N (default conns/20000 + 2)")
@@ -135,6 +145,16 @@ for bad usage. docs/bench.md describes the flags and the JSON fields.`,
 
 func runBench(cmd *cobra.Command, o benchOptions, args []string, stdout, stderr io.Writer) error {
 	cfg := o.cfg
+	if cmd.Flags().Changed("proto") {
+		p, ok := bench.ProtocolOf(o.proto)
+		if !ok {
+			return &usageError{fmt.Errorf("--proto %q: want v1, v2 (or v2-json) or v2-msgpack", o.proto)}
+		}
+		if cmd.Flags().Changed("protocol") && cfg.Protocol != p {
+			return &usageError{fmt.Errorf("--proto %s means --protocol %s, not --protocol %s: give one of them", o.proto, p, cfg.Protocol)}
+		}
+		cfg.Protocol = p
+	}
 	cfg.MetricsURL = o.metrics
 	cfg.PublishURL = o.publishURL
 	if cfg.Ack && cfg.Via == bench.ViaAMQP {
@@ -168,7 +188,7 @@ func runBench(cmd *cobra.Command, o benchOptions, args []string, stdout, stderr 
 		}
 		cfg.Ticket = ticket.Encode()
 	}
-	if cfg.Protocol == bench.WAMP2 && !cmd.Flags().Changed("origin") {
+	if bench.IsV2(cfg.Protocol) && !cmd.Flags().Changed("origin") {
 		cfg.Origin = ""
 	}
 

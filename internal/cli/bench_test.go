@@ -173,6 +173,43 @@ func TestBenchJSONAgainstServe(t *testing.T) {
 	}
 }
 
+// --proto against `herald serve`: v1, v2 (v2-json) and v2-msgpack run a
+// complete burst over WAMP, and v2 ones through the HTTP API too; the
+// summary names the protocol as --protocol does; --protocol and --proto
+// may both be given when they agree.
+func TestBenchProtoAgainstServe(t *testing.T) {
+	port := freePort(t)
+	cfg := writeConfig(t, fmt.Sprintf("server:\n  host: 127.0.0.1\n  port: %d\napi:\n  key: k\n", port))
+	startServe(t, "-c", cfg)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--proto", "v1"}, "wamp1"},
+		{[]string{"--proto", "v2"}, "wamp2"},
+		{[]string{"--proto", "v2-json", "--protocol", "wamp2"}, "wamp2"},
+		{[]string{"--proto", "v2-msgpack"}, "wamp2-msgpack"},
+		{[]string{"--protocol", "wamp2-msgpack", "--ack"}, "wamp2-msgpack"},
+		{[]string{"--proto", "v2", "--via", "http"}, "wamp2"},
+		{[]string{"--proto", "v2-msgpack", "--via", "http", "--publishers", "2"}, "wamp2-msgpack"},
+	} {
+		args := append([]string{"-c", cfg, "--json", "-", "--quiet", "--conns", "40", "--topics", "2", "--messages", "10"}, tc.args...)
+		stdout, stderr, err := benchRun(t, args...)
+		if err != nil {
+			t.Errorf("bench %q: %v\n%s", tc.args, err, stderr)
+			continue
+		}
+		var s benchJSON
+		if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+			t.Fatalf("bench %q: %v\n%s", tc.args, err, stdout)
+		}
+		checkBenchOK(t, s, 40, 10)
+		if s.Protocol != tc.want || !strings.Contains(stderr, ", "+tc.want+" via ") {
+			t.Errorf("bench %q: protocol %q, want %q; stderr:\n%s", tc.args, s.Protocol, tc.want, stderr)
+		}
+	}
+}
+
 // Bad usage exits 2 with a clear error, without connecting anywhere.
 func TestBenchUsage(t *testing.T) {
 	t.Setenv(apiKeyEnv, "")
@@ -185,7 +222,11 @@ func TestBenchUsage(t *testing.T) {
 		{[]string{"ws://example.com:8080/"}, `host "example.com" is not a loopback address`},
 		{[]string{"--conns", "0", "ws://127.0.0.1:1/"}, "conns must be at least 1 (got 0)"},
 		{[]string{"--via", "smoke", "ws://127.0.0.1:1/"}, `via "smoke": want wamp, http or amqp`},
-		{[]string{"--protocol", "wamp3", "ws://127.0.0.1:1/"}, `protocol "wamp3": want wamp1 or wamp2`},
+		{[]string{"--protocol", "wamp3", "ws://127.0.0.1:1/"}, `protocol "wamp3": want wamp1, wamp2 or wamp2-msgpack`},
+		{[]string{"--proto", "v3", "ws://127.0.0.1:1/"}, `--proto "v3": want v1, v2 (or v2-json) or v2-msgpack`},
+		{[]string{"--proto", "wamp2", "ws://127.0.0.1:1/"}, `--proto "wamp2": want v1, v2 (or v2-json) or v2-msgpack`},
+		{[]string{"--proto", "v2-msgpack", "--protocol", "wamp2", "ws://127.0.0.1:1/"}, "--proto v2-msgpack means --protocol wamp2-msgpack, not --protocol wamp2: give one of them"},
+		{[]string{"--proto", "v1", "--protocol", "wamp2-msgpack", "ws://127.0.0.1:1/"}, "--proto v1 means --protocol wamp1, not --protocol wamp2-msgpack"},
 		{[]string{"--via", "http", "ws://127.0.0.1:1/"}, "--via http needs an API key: --api-key, $HERALD_API_KEY or api.key of -c"},
 		{[]string{"--via", "amqp", "-c", cfg}, "--via amqp needs pushers.amqp in the configuration (-c)"},
 		{[]string{"--via", "amqp", "--ack", "--amqp-window", "8", "-c", cfg}, "--ack publishes via amqp with a window of 1: it cannot go with --amqp-window 8"},
@@ -289,5 +330,22 @@ func TestBenchViaAMQPThroughServe(t *testing.T) {
 	checkBenchOK(t, s, 10, 20)
 	if !s.Ack || s.Publish.Sent != 40 || !strings.Contains(stderr, "40 samples; time from publish to confirmed)") {
 		t.Errorf("ack %v, sent %d; stderr:\n%s", s.Ack, s.Publish.Sent, stderr)
+	}
+
+	// WAMP v2 subscribers, JSON and msgpack: the push handler's events
+	// reach them as args[0].
+	for _, proto := range []string{"v2", "v2-msgpack"} {
+		stdout, stderr, err = benchRun(t, "-c", cfg, "--via", "amqp", "--proto", proto, "--json", "-", "--quiet", "--conns", "20", "--topics", "2", "--messages", "30")
+		if err != nil {
+			t.Fatalf("bench --proto %s: %v\n%s\nserve log:\n%s", proto, err, stderr, r.log.String())
+		}
+		s = benchJSON{}
+		if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+			t.Fatal(err)
+		}
+		checkBenchOK(t, s, 20, 30)
+		if s.Via != "amqp" || !strings.HasPrefix(s.Protocol, "wamp2") || s.Publish.Sent != 60 {
+			t.Errorf("--proto %s: summary %+v", proto, s)
+		}
 	}
 }
