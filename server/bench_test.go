@@ -162,7 +162,7 @@ func BenchmarkHubSubscribers(b *testing.B) {
 	b.ReportAllocs()
 	n := 0
 	for b.Loop() {
-		h.subscribers("acme/busy", func(*session) { n++ })
+		h.subscribers("acme/busy", nil, func(*session) { n++ })
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "subscribers/s")
 }

@@ -45,6 +45,8 @@ var eventEncoders = [numWireCodecs]func(s *Server, e *eventFrames, c wireCodec) 
 // encodeV2Event encodes a WAMP v2 EVENT for e's subscription.
 func encodeV2Event(s *Server, e *eventFrames, c wireCodec) ([]byte, error) {
 	if e.sub == 0 {
+		// The eligible-list path, which looks subscribers up one by one
+		// and holds no hub lock here.
 		e.sub = s.hub.subscriptionID(e.p.Topic)
 	}
 	if e.p.ID == 0 {
@@ -70,8 +72,9 @@ func encodeV2Event(s *Server, e *eventFrames, c wireCodec) ([]byte, error) {
 // them.
 type eventFrames struct {
 	p *Publication
-	// sub is the WAMP v2 subscription id; 0 for the exact topic's, looked
-	// up when a v2 subscriber is first met.
+	// sub is the WAMP v2 subscription id: the pattern's, or the exact
+	// topic's as hub.subscribers sets it (0: looked up when a v2
+	// subscriber is first met, outside any hub lock).
 	sub uint64
 	// pattern marks a pattern subscription, whose events name the topic.
 	pattern bool

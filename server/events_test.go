@@ -3,7 +3,9 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/heraldws/herald/wamp"
 )
@@ -78,4 +80,57 @@ func TestV1SubscribersGetThePayloadsV1Form(t *testing.T) {
 		}
 		p.expectText(eventFrame("acme/v2", tc.want))
 	}
+}
+
+// Fan-out to v2 subscribers while others subscribe to and leave the same
+// topic: encoding a v2 EVENT needs the topic's subscription id, which it
+// must not take from the hub under the topic's lock (a SUBSCRIBE takes the
+// shard's lock, then the topic's).
+func TestV2FanoutDuringSubscribes(t *testing.T) {
+	srv, err := New(Config{Logger: discardLogger(), DisableMemoryTrim: true, MaxQueueSize: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(t.Context())
+	topic := &Topic{srv: srv, Name: "race/topic"}
+	sub := subscription{topic: topic, binding: openBinding}
+	for range 4 {
+		srv.subscribe(sub, newSession(srv, srv.ids.next(), Identity{Anonymous: true}, newWAMPV2(wireV2JSON), &discardConn{}, nil))
+	}
+	churn := make([]*session, 8)
+	for i := range churn {
+		churn[i] = newSession(srv, srv.ids.next(), Identity{Anonymous: true}, newWAMPV2(wireV2MsgPack), &discardConn{}, nil)
+	}
+	stop := make(chan struct{})
+	var churning sync.WaitGroup
+	for g := range 2 {
+		churning.Go(func() {
+			for i := g; ; i += 2 {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				s := churn[i%len(churn)]
+				srv.subscribe(sub, s)
+				srv.unsubscribe(sub, s)
+			}
+		})
+	}
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for range 20000 {
+			srv.fanout(Publication{Topic: "race/topic", Payload: wamp.PayloadOfV1(json.RawMessage(`1`))})
+		}
+	}()
+	select {
+	case <-finished:
+	case <-time.After(30 * time.Second):
+		// A deadlock also holds what Shutdown needs: end the binary here,
+		// with every goroutine's stack.
+		panic("fan-out stuck: a lock-order deadlock between fan-out and SUBSCRIBE")
+	}
+	close(stop)
+	churning.Wait()
 }

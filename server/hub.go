@@ -122,14 +122,20 @@ func (h *hub) unsubscribe(topic string, s *session) (removed, gone bool) {
 }
 
 // subscribers calls fn for each subscriber of topic while holding the
-// topic's read lock; fn must not block or touch the hub.
-func (h *hub) subscribers(topic string, fn func(*session)) {
+// topic's read lock; fn must not block or touch the hub (the hub takes a
+// shard's lock before a topic's: a shard lock taken under a topic lock
+// can deadlock with a SUBSCRIBE). When sub is not nil it is set to the
+// topic's subscription id before fn runs.
+func (h *hub) subscribers(topic string, sub *uint64, fn func(*session)) {
 	sh := h.shard(topic)
 	sh.mu.RLock()
 	t := sh.topics[topic]
 	sh.mu.RUnlock()
 	if t == nil {
 		return
+	}
+	if sub != nil {
+		*sub = t.id // fixed when the topic was made
 	}
 	t.mu.RLock()
 	for _, s := range t.subs {

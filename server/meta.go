@@ -299,6 +299,6 @@ func (s *Server) subscriptionByID(id uint64) (uri string, match wamp.MatchPolicy
 	if !ok {
 		return "", 0, time.Time{}, nil, false
 	}
-	s.hub.subscribers(topic, func(sess *session) { subscribers = append(subscribers, sess) })
+	s.hub.subscribers(topic, nil, func(sess *session) { subscribers = append(subscribers, sess) })
 	return topic, wamp.MatchPolicyExact, time.Time{}, subscribers, true
 }

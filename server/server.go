@@ -348,7 +348,7 @@ func (s *Server) fanoutExact(p Publication) int {
 	frames := eventFrames{p: &p}
 	delivered := 0
 	if p.everyone() {
-		s.hub.subscribers(p.Topic, func(sess *session) {
+		s.hub.subscribers(p.Topic, &frames.sub, func(sess *session) {
 			if f := frames.frame(s, sess.wire); f != nil && sess.send(f) {
 				delivered++
 			}
@@ -372,7 +372,7 @@ func (s *Server) fanoutExact(p Publication) int {
 		}
 		return delivered
 	}
-	s.hub.subscribers(p.Topic, func(sess *session) {
+	s.hub.subscribers(p.Topic, &frames.sub, func(sess *session) {
 		if !to.admits(sess) {
 			return
 		}
