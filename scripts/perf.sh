@@ -76,6 +76,9 @@ run() {
 serve mem ""
 mem=$cfg
 echo "burst, 2000 subscribers x 300 messages, WAMP publisher (deliveries/s): $(run "$mem" .delivery.per_sec --conns 2000 --messages 300)"
+for proto in v2 v2-msgpack; do
+	echo "burst, 2000 subscribers x 300 messages, WAMP publisher, --proto $proto (deliveries/s): $(run "$mem" .delivery.per_sec --conns 2000 --messages 300 --proto "$proto")"
+done
 runs "$mem" --via http --publishers 1 --conns 2000 --messages 300
 echo "burst, HTTP API, 1 request in flight (deliveries/s): $(median .delivery.per_sec)"
 echo "  its API response time as the publisher sees it, p50 (us): $(median .publish.latency_us.p50)"
@@ -94,14 +97,16 @@ echo "latency, 200 subscribers at 1000 msg/s, p99 (us): $(run "$mem" .latency_us
 echo "latency, 2000 subscribers at 100 msg/s, p99 (us): $(run "$mem" .latency_us.p99 --conns 2000 --messages 300 --rate 100)"
 echo "handshakes, 15000 connections (per s): $(run "$mem" .connect.handshakes_per_sec --conns 15000 --messages 1 --sources 8)"
 
-vals=()
-for _ in $(seq "$RUNS"); do
-	serve "idle$RANDOM" ""
-	out=$(taskset -c 1 "$bin" bench -c "$cfg" --quiet --json - --conns 19000 --messages 10 --idle 10s 2>/dev/null || true)
-	vals+=("$(jq -r '.memory.per_conn_bytes' <<<"$out")")
-	kill "${pids[-1]}"
+for proto in v1 v2; do
+	vals=()
+	for _ in $(seq "$RUNS"); do
+		serve "idle$RANDOM" ""
+		out=$(taskset -c 1 "$bin" bench -c "$cfg" --quiet --json - --conns 19000 --messages 10 --idle 10s --proto "$proto" 2>/dev/null || true)
+		vals+=("$(jq -r '.memory.per_conn_bytes' <<<"$out")")
+		kill "${pids[-1]}"
+	done
+	echo "idle memory, 19000 subscribed connections, --proto $proto (bytes/connection): $(printf '%s\n' "${vals[@]}" | sort -g | awk '{v[NR]=$1} END {printf "%.0f (runs: %d)\n", v[int((NR+1)/2)], NR}')"
 done
-echo "idle memory, 19000 subscribed connections (bytes/connection): $(printf '%s\n' "${vals[@]}" | sort -g | awk '{v[NR]=$1} END {printf "%.0f (runs: %d)\n", v[int((NR+1)/2)], NR}')"
 
 if [ -z "$SKIP_SERVICES" ]; then
 	q=herald_perf_$RANDOM
