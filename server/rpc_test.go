@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/heraldws/herald/topic"
 	"github.com/heraldws/herald/wamp"
 )
 
@@ -255,4 +256,41 @@ func TestV2RPCLimits(t *testing.T) {
 	}
 	req := caller.call("acme.never", `{}`, `[]`)
 	caller.expectError(wamp.V2Call, req, errorURITooManyCalls)
+}
+
+// A v2 CALL that no callee registered goes to the route's handler, as a v1
+// CALL does; a registered callee takes precedence.
+func TestV2CallsReachRouteHandlers(t *testing.T) {
+	ts := startServer(t, Config{
+		Router:   newRouter(t, &topic.Route{Name: "acme.rpc", Pattern: "acme/rpc/{method}", Callback: "acme.rpc"}),
+		Handlers: map[string]Binding{"acme.rpc": {Handler: rpcHandler{}}},
+	})
+	p := joinedV2(t, ts, "wamp.2.json")
+	for _, c := range []struct{ args, method, want, uri string }{
+		{`[{"a":1}]`, "echo", `[{"a":1}]`, ""},
+		{`[1,2]`, "echo", `[[1,2]]`, ""},
+		{`[]`, "answer", `[42]`, ""},
+		{`[]`, "whoami", fmt.Sprintf(`[{"route":"acme.rpc","session":"%s"}]`, ts.ids.forNumber(p.number)), ""},
+		{`[]`, "forbidden", "", wamp.URINotAuthorized},
+		{`[]`, "other", "", "wamp.error.runtime_error"},
+	} {
+		req := p.call("acme/rpc/"+c.method, `{}`, c.args)
+		if c.uri != "" {
+			if e := p.expectError(wamp.V2Call, req, c.uri); compactJSON(t, e.Details) == "" {
+				t.Errorf("%s: ERROR without details", c.method)
+			}
+			continue
+		}
+		p.expectResult(req, c.want, false)
+	}
+	// An unknown procedure under routing: ERROR, not a close.
+	req := p.call("acme/nothing", `{}`, `[]`)
+	p.expectError(wamp.V2Call, req, wamp.URINoSuchProcedure)
+
+	callee := joinedV2(t, ts, "wamp.2.json")
+	callee.register("acme/rpc/answer", `{}`)
+	req = p.call("acme/rpc/answer", `{}`, `[]`)
+	inv := callee.expectInvocation()
+	callee.sendMsg(&wamp.Yield{Request: inv.Request, Options: json.RawMessage(`{}`), Payload: wamp.Payload{Args: json.RawMessage(`["from the callee"]`)}})
+	p.expectResult(req, `["from the callee"]`, false)
 }

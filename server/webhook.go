@@ -99,8 +99,13 @@ type WebhookRequest struct {
 	Topic    string            `json:"topic"`
 	Route    string            `json:"route,omitempty"`
 	Params   map[string]string `json:"params,omitempty"`
-	// Payload is the event (publish), the data (push) or the call params.
-	Payload  json.RawMessage `json:"payload,omitempty"`
+	// Payload is the event (publish), the data (push) or the call params:
+	// for a WAMP v2 payload, its v1 form (see wamp.Payload.V1Event).
+	Payload json.RawMessage `json:"payload,omitempty"`
+	// Args and Kwargs carry a WAMP v2 payload that one value cannot (several
+	// positional arguments, keyword arguments); absent otherwise.
+	Args     json.RawMessage `json:"args,omitempty"`
+	Kwargs   json.RawMessage `json:"kwargs,omitempty"`
 	Exclude  []string        `json:"exclude,omitempty"`
 	Eligible []string        `json:"eligible,omitempty"`
 	Provider string          `json:"provider,omitempty"`
@@ -178,7 +183,7 @@ func (w *Webhook) OnUnsubscribe(ctx context.Context, s Session, t *Topic) {
 func (w *Webhook) OnPublish(ctx context.Context, s Session, t *Topic, p *PublishEvent) error {
 	payload := p.Payload
 	if w.sends(WebhookPublish) {
-		resp, err := w.post(ctx, t, s, &WebhookRequest{Event: WebhookPublish, Payload: p.Payload.V1Event(), Exclude: p.Exclude, Eligible: p.Eligible})
+		resp, err := w.post(ctx, t, s, withV2Payload(&WebhookRequest{Event: WebhookPublish, Payload: p.Payload.V1Event(), Exclude: p.Exclude, Eligible: p.Eligible}, p.Payload))
 		if err != nil {
 			return err
 		}
@@ -196,7 +201,7 @@ func (w *Webhook) OnPublish(ctx context.Context, s Session, t *Topic, p *Publish
 func (w *Webhook) OnPush(ctx context.Context, t *Topic, p *PushEvent) error {
 	payload := p.Payload
 	if w.sends(WebhookPush) {
-		resp, err := w.post(ctx, t, nil, &WebhookRequest{Event: WebhookPush, Payload: p.Payload.V1Event(), Provider: p.Provider, Exclude: p.Exclude, Eligible: p.Eligible})
+		resp, err := w.post(ctx, t, nil, withV2Payload(&WebhookRequest{Event: WebhookPush, Payload: p.Payload.V1Event(), Provider: p.Provider, Exclude: p.Exclude, Eligible: p.Eligible}, p.Payload))
 		if err != nil {
 			return err
 		}
@@ -210,12 +215,24 @@ func (w *Webhook) OnPush(ctx context.Context, t *Topic, p *PushEvent) error {
 	return t.Broadcast(ctx, payload, p.Audience)
 }
 
+// withV2Payload adds a payload's arguments to req when its v1 form does
+// not carry them whole: keyword arguments, or positional ones beyond one
+// (a call's single argument is its params already).
+func withV2Payload(req *WebhookRequest, p wamp.Payload) *WebhookRequest {
+	if len(p.Kwargs) > 0 {
+		req.Args, req.Kwargs = p.Args, p.Kwargs
+	} else if _, single := p.SingleArg(); !single && len(p.Args) > 0 && req.Event != WebhookCall {
+		req.Args = p.Args
+	}
+	return req
+}
+
 // OnCall implements CallHandler: the answer's result, or its error.
 func (w *Webhook) OnCall(ctx context.Context, s Session, t *Topic, c *CallEvent) (wamp.Payload, error) {
 	if !w.sends(WebhookCall) {
 		return wamp.Payload{}, &Denial{Code: 404, Reason: fmt.Sprintf("A RPC handler for the %q route has not been registered.", t.RouteName())}
 	}
-	resp, err := w.post(ctx, t, s, &WebhookRequest{Event: WebhookCall, Payload: c.Params()})
+	resp, err := w.post(ctx, t, s, withV2Payload(&WebhookRequest{Event: WebhookCall, Payload: c.Params()}, c.Payload))
 	if err != nil {
 		return wamp.Payload{}, err
 	}

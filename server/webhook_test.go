@@ -182,3 +182,32 @@ func TestWebhookTimeoutStallsNoOtherSession(t *testing.T) {
 		t.Fatal("the timed-out subscription was kept")
 	}
 }
+
+// WAMP v2 clients go through the same webhook: their identity and their
+// payload (the v1 form, and args and kwargs when one value cannot carry
+// them); a refusal is an ERROR with the reason.
+func TestWebhookHandlerForV2(t *testing.T) {
+	ts, app := startWebhookServer(t, 5*time.Second)
+	p := dialV2(t, ts.addr, "", "wamp.2.json")
+	p.join("realm1", "")
+	p.subscribeV2("acme/room/lobby", `{}`)
+	p.sendMsg(&wamp.Publish{Request: p.nextReq(), Topic: "acme/room/lobby", Options: json.RawMessage(`{"exclude_me":false}`),
+		Payload: wamp.Payload{Args: json.RawMessage(`["hi",2]`), Kwargs: json.RawMessage(`{"k":true}`)}})
+	if e := p.expectEvent(); compactJSON(t, e.Payload.Args) != `["hi",2]` || compactJSON(t, e.Payload.Kwargs) != `{"k":true}` {
+		t.Fatalf("EVENT %+v", e)
+	}
+	app.mu.Lock()
+	pub := app.requests[len(app.requests)-1]
+	app.mu.Unlock()
+	if pub.Event != "publish" || string(pub.Payload) != `"hi"` || compactJSON(t, pub.Args) != `["hi",2]` || compactJSON(t, pub.Kwargs) != `{"k":true}` ||
+		pub.Session != ts.ids.forNumber(p.number) {
+		t.Fatalf("publish request %+v", pub)
+	}
+	req := p.nextReq()
+	p.sendMsg(&wamp.Subscribe{Request: req, Topic: "acme/room/private", Options: json.RawMessage(`{}`)})
+	if e := p.expectError(wamp.V2Subscribe, req, wamp.URINotAuthorized); compactJSON(t, e.Payload.Args) != `["members only"]` {
+		t.Fatalf("ERROR args %s", e.Payload.Args)
+	}
+	req = p.call("acme/room/rpc", `{}`, `[2,3]`)
+	p.expectResult(req, `[5]`, false)
+}
