@@ -347,5 +347,6 @@ func (s *session) finish() {
 		s.life.cancel()
 	}
 	s.srv.removeSession(s)
+	s.srv.metaLeft(s) // after: the meta API no longer lists it
 	s.srv.sessions.Done()
 }

@@ -73,8 +73,18 @@ func sessionDetails(sess *session) map[string]any {
 
 func (s *Server) metaJoined(sess *session) { s.metaEvent(metaOnJoin, sessionDetails(sess)) }
 
+// metaLeft announces a session that left, once it is no longer listed.
 func (s *Server) metaLeft(sess *session) {
-	s.metaEvent(metaOnLeave, sess.Number(), sess.identity.AuthID(sess.id), sess.identity.AuthRole())
+	joined := false
+	switch p := sess.proto.(type) {
+	case *wampV1:
+		joined = p.joined
+	case *wampV2:
+		joined = p.joined.Load()
+	}
+	if joined {
+		s.metaEvent(metaOnLeave, sess.Number(), sess.identity.AuthID(sess.id), sess.identity.AuthRole())
+	}
 }
 
 func (s *Server) metaRegistered(sess *session, reg dealer.Registration) {

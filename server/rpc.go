@@ -163,9 +163,6 @@ func (s *Server) rpcSessionGone(sess *session) {
 	for _, c := range s.calls.CallerGone(n) {
 		s.interrupt(&c, wamp.URICanceled)
 	}
-	if v1, ok := sess.proto.(*wampV1); ok && v1.joined {
-		s.metaLeft(sess)
-	}
 }
 
 // reply implements callerReply for v1 callers: a CALLRESULT with Gos's

@@ -101,6 +101,7 @@ func (p *wampV2) handle(s *session, payload []byte) error {
 	if err != nil {
 		var pe *wamp.ProtocolError
 		if errors.As(err, &pe) {
+			s.logger().Info("closing connection: WAMP v2 protocol violation", "reason", pe.Reason)
 			p.abort(s, pe.Abort())
 			return nil
 		}
@@ -365,9 +366,6 @@ func (p *wampV2) ended(s *session) {
 		}
 	}
 	p.patterns = nil
-	if p.joined.Load() {
-		s.srv.metaLeft(s)
-	}
 }
 
 // unsubscribe answers an UNSUBSCRIBE.
