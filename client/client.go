@@ -396,8 +396,15 @@ func (e *dialError) Unwrap() error { return e.err }
 
 // readWelcome reads the first message, which must be a WELCOME.
 func (c *Client) readWelcome(ctx context.Context) error {
+	return c.readUntilWelcome(ctx, c.readWelcomeMessage)
+}
+
+// readUntilWelcome runs read, which reads the session's opening messages
+// up to WELCOME, bounded by ctx: ctx's end breaks the read through the
+// connection's deadline.
+func (c *Client) readUntilWelcome(ctx context.Context, read func() error) error {
 	stop := context.AfterFunc(ctx, func() { _ = c.conn.SetReadDeadline(time.Unix(1, 0)) })
-	err := c.readWelcomeMessage()
+	err := read()
 	if !stop() {
 		return fmt.Errorf("client: waiting for WELCOME: %w", ctx.Err())
 	}

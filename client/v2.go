@@ -421,15 +421,7 @@ func helloDetails(opts *Options) (json.RawMessage, error) {
 
 // establishV2 sends HELLO and reads until WELCOME, answering CHALLENGEs.
 func (c *Client) establishV2(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, func() { _ = c.conn.SetReadDeadline(time.Unix(1, 0)) })
-	err := c.establishV2Messages()
-	if !stop() {
-		return fmt.Errorf("client: waiting for WELCOME: %w", ctx.Err())
-	}
-	if err != nil {
-		return err
-	}
-	return c.conn.SetReadDeadline(time.Time{})
+	return c.readUntilWelcome(ctx, c.establishV2Messages)
 }
 
 func (c *Client) establishV2Messages() error {

@@ -20,19 +20,21 @@ import (
 
 // Meta event topics.
 const (
-	metaOnJoin            = "wamp.session.on_join"
-	metaOnLeave           = "wamp.session.on_leave"
-	metaOnCreate          = "wamp.subscription.on_create"
-	metaOnSubscribe       = "wamp.subscription.on_subscribe"
-	metaOnUnsubscribe     = "wamp.subscription.on_unsubscribe"
-	metaOnDelete          = "wamp.subscription.on_delete"
-	metaOnRegCreate       = "wamp.registration.on_create"
-	metaOnRegister        = "wamp.registration.on_register"
-	metaOnUnregister      = "wamp.registration.on_unregister"
-	metaOnRegDelete       = "wamp.registration.on_delete"
-	metaTopicPrefix       = "wamp."
-	metaProcedurePrefixes = "wamp.session. wamp.subscription. wamp.registration."
+	metaOnJoin        = "wamp.session.on_join"
+	metaOnLeave       = "wamp.session.on_leave"
+	metaOnCreate      = "wamp.subscription.on_create"
+	metaOnSubscribe   = "wamp.subscription.on_subscribe"
+	metaOnUnsubscribe = "wamp.subscription.on_unsubscribe"
+	metaOnDelete      = "wamp.subscription.on_delete"
+	metaOnRegCreate   = "wamp.registration.on_create"
+	metaOnRegister    = "wamp.registration.on_register"
+	metaOnUnregister  = "wamp.registration.on_unregister"
+	metaOnRegDelete   = "wamp.registration.on_delete"
+	metaTopicPrefix   = "wamp."
 )
+
+// metaProcedurePrefixes start the meta API's procedures.
+var metaProcedurePrefixes = []string{"wamp.session.", "wamp.subscription.", "wamp.registration."}
 
 var metaTopics = []string{
 	metaOnJoin, metaOnLeave, metaOnCreate, metaOnSubscribe, metaOnUnsubscribe, metaOnDelete,
@@ -119,7 +121,7 @@ func registrationDetails(reg dealer.Registration) map[string]any {
 
 // isMetaProcedure reports whether a CALL is for the meta API.
 func isMetaProcedure(proc string) bool {
-	for p := range strings.FieldsSeq(metaProcedurePrefixes) {
+	for _, p := range metaProcedurePrefixes {
 		if strings.HasPrefix(proc, p) {
 			return true
 		}
