@@ -654,7 +654,15 @@ func TestV2Auth(t *testing.T) {
 		{"no credentials", client.Options{}},
 	} {
 		c.opts.Realm, c.opts.Protocol = "auth", client.ProtocolV2JSON
-		_, err := client.Dial(ctx, nx.url, c.opts)
+		// nexus v3.3.0 sometimes drops its queued ABORT when it closes the
+		// socket (websocketPeer.Close discards what is queued) and sends
+		// only CLOSE 1000 "goodbye": dial again then.
+		var err error
+		for range 5 {
+			if _, err = client.Dial(ctx, nx.url, c.opts); err == nil || !strings.Contains(err.Error(), "before WELCOME: websocket: close 1000: goodbye") {
+				break
+			}
+		}
 		var ae *client.AbortError
 		if !errors.As(err, &ae) || ae.Reason != wamp.URIAuthenticationFailed {
 			t.Fatalf("%s: Dial: %v", c.name, err)

@@ -140,6 +140,8 @@ var nexusQuirks = map[string]string{
 	"count_subscribers": "nexus registers the meta procedure as wamp.subscription.count_suscribers (sic), so " +
 		"wamp.subscription.count_subscribers answers wamp.error.no_such_procedure",
 	"lookup_null": "wamp.subscription.lookup and wamp.registration.lookup answer 0, not null, when nothing matches",
+	"abort_dropped": "nexus's websocketPeer.Close discards the messages still queued, so an ABORT can be " +
+		`lost and the client sees only CLOSE 1000 "goodbye"`,
 	"empty_list_null": "an empty list in a meta procedure's result is null (wamp.registration.list " +
 		`{"wildcard": null} when there is no wildcard registration)`,
 }
